@@ -1,0 +1,52 @@
+"""The ``fleck`` command line: ``fleck skin|detect|scan|compare|occlude ...``.
+
+Exit status (all sub-commands): 0 success; 1 some inputs failed (each named on stderr, one line
+per file); 2 usage error or nothing could be processed; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from fleck import __version__
+from fleck.errors import ImageError
+
+# Each name is a module fleck/commands/<name>.py with register(subparsers).
+COMMANDS = ("skin",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleck",
+        description="Fleck-Forsyth-Bregler (1996) rule-based nudity detector.")
+    parser.add_argument("--version", action="version", version=f"fleck {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show Python tracebacks for unexpected errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"fleck.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("fleck: interrupted", file=sys.stderr)
+        return 130
+    except (ImageError, OSError, ValueError) as err:
+        if args.debug:
+            raise
+        print(f"fleck {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Every threshold of the detector, in frozen dataclasses, each with its provenance.
+
+Provenance strings cite ``../shared/spec/fleck-method.md`` (the implementable specification of
+Fleck, Forsyth & Bregler 1996): a section number and its confidence tag ([H] high, [M] medium,
+[L] low) or ``PROPOSAL`` where the papers are silent and we chose. ``describe(config)`` lists them.
+
+Spatial constants are multiples of SCALE = (H + W) / 320 (spec 1.3) at the working resolution.
+
+Example
+-------
+>>> from fleck.config import FLECK_1996, KAPUR
+>>> FLECK_1996.skin.texture_max
+5.0
+>>> KAPUR.skin.intensity
+'mean'
+>>> provenance(FLECK_1996.skin, "texture_max")
+'spec 1.7 [H]: stage-1 texture amplitude no larger than 5'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+Box = tuple[float, float, float, float]  # hue_min, hue_max, sat_min, sat_max (degrees, log units)
+
+
+def param(default: Any, provenance: str) -> Any:
+    """A dataclass field carrying its provenance in ``metadata["provenance"]``."""
+    return field(default=default, metadata={"provenance": provenance})
+
+
+def provenance(config: Any, name: str) -> str:
+    """The provenance string of field ``name`` of a config dataclass."""
+    for f in dataclasses.fields(config):
+        if f.name == name:
+            return f.metadata.get("provenance", "")
+    raise KeyError(f"{type(config).__name__} has no field {name!r}")
+
+
+@dataclass(frozen=True)
+class SkinConfig:
+    """Constants of the colour/texture skin filter (spec section 1)."""
+
+    name: str = param("fleck1996", "label of this parameter set")
+    zero_response: bool = param(True, "spec 1.1 [H]: subtract the camera's zero response")
+    zero_response_border: int = param(
+        10, "spec 1.1 [H]: pixels within 10 px of the border are excluded from the minimum "
+        "(applied at the working resolution)")
+    log_gain: float = param(105.0, "spec 1.2 [H]: L(x) = 105 log10(x + 1 + n)")
+    intensity: str = param(
+        "green", "spec 1.2 [H]: I = L(G) ('green'); the Kapur variant uses the mean of the "
+        "three log channels ('mean')")
+    noise: bool = param(
+        True, "spec 1.2 [H]: uniform [0, 1) noise n per value against banding; seeded from "
+        "the image content (PROPOSAL) so the same input gives the same output")
+    chroma_median_radius: float = param(2.0, "spec 1.4 [H]: median of Rg, By, radius 2 SCALE")
+    texture_smooth_radius: float = param(4.0, "spec 1.5 [H]: S = median(I), radius 4 SCALE")
+    texture_radius: float = param(6.0, "spec 1.5 [H]: texture = median(|I - S|), radius 6 SCALE")
+    texture_max: float = param(5.0, "spec 1.7 [H]: stage-1 texture amplitude no larger than 5")
+    stage1_boxes: tuple[Box, ...] = param(
+        ((110.0, 150.0, 20.0, 60.0), (130.0, 170.0, 30.0, 130.0)),
+        "spec 1.7 [H]: hue 110-150 & sat 20-60, or hue 130-170 & sat 30-130")
+    growth: str = param(
+        "density", "spec 1.8 [H]: 'density' = keep pixels with >= 1/8 stage-1 pixels in a "
+        "disk; 'iterative' = Kapur's 8-neighbour growth (spec 1.11)")
+    density_radius: float = param(24.0, "spec 1.8 [H]: disk radius 24 SCALE")
+    density_fraction: float = param(0.125, "spec 1.8 [H]: at least 1/8 of the disk marked")
+    growth_iterations: int = param(5, "spec 1.11: Kapur variant, 5 iterations of growth")
+    stage2_hue: tuple[float, float] = param((110.0, 180.0), "spec 1.9 [M]: lenient hue 110-180")
+    stage2_sat: tuple[float, float] = param((0.0, 180.0), "spec 1.9 [M]: lenient sat 0-180")
+    stage2_texture_max: float | None = param(
+        None, "spec 1.9 PROPOSAL: no texture test in stage 2 (10 is the optional bound)")
+    intensity_range: tuple[float, float] | None = param(
+        None, "spec 1.11: Kapur keeps skin whose grey level (I, log units) lies in 95-240")
+    min_skin_fraction: float = param(
+        0.30, "spec 1.10 [M-H]: the image passes if >= 30 % of its area is skin")
+    median_window: str = param(
+        "square", "spec 1.5 PROPOSAL: a square (2r+1)^2 window is the accepted fast substitute "
+        "for Fleck's approximately circular median ('disk' is exact but slower)")
+
+    def __post_init__(self) -> None:
+        if self.intensity not in ("green", "mean"):
+            raise ValueError(f"SkinConfig.intensity must be 'green' or 'mean', got {self.intensity!r}")
+        if self.growth not in ("density", "iterative"):
+            raise ValueError(f"SkinConfig.growth must be 'density' or 'iterative', got {self.growth!r}")
+        if self.median_window not in ("square", "disk"):
+            raise ValueError(
+                f"SkinConfig.median_window must be 'square' or 'disk', got {self.median_window!r}")
+
+
+KAPUR_SKIN = SkinConfig(
+    name="kapur",
+    intensity="mean",
+    noise=False,
+    texture_max=4.5,
+    stage1_boxes=((120.0, 160.0, 10.0, 60.0), (150.0, 180.0, 20.0, 80.0)),
+    growth="iterative",
+    intensity_range=(95.0, 240.0),
+)
+
+
+@dataclass(frozen=True)
+class FleckConfig:
+    """The whole detector's configuration: skin filter, geometry, decision, working size."""
+
+    name: str = param("fleck1996", "label of this configuration")
+    skin: SkinConfig = field(default_factory=SkinConfig)
+    working_size: int | None = param(
+        320, "spec 1.12 / 2.3.7 PROPOSAL, confirmed by bench/skin_accuracy.py: the image is "
+        "shrunk (never enlarged) so that H + W = 320 (SCALE = 1); None = native size")
+    max_pixels: int = param(
+        100_000_000, "PROPOSAL: refuse images over ~100 megapixels (decompression bombs)")
+    min_size: int = param(16, "PROPOSAL: refuse images whose smaller side is under 16 px")
+
+    def replace(self, **changes: Any) -> "FleckConfig":
+        """A copy with some fields changed; ``skin=dict(...)`` updates skin fields."""
+        if isinstance(changes.get("skin"), dict):
+            changes["skin"] = dataclasses.replace(self.skin, **changes["skin"])
+        return dataclasses.replace(self, **changes)
+
+
+FLECK_1996 = FleckConfig()
+KAPUR = FleckConfig(name="kapur", skin=KAPUR_SKIN)
+
+CONFIGS: dict[str, FleckConfig] = {"fleck1996": FLECK_1996, "kapur": KAPUR}
+
+
+def get_config(name_or_config: "str | FleckConfig | None") -> FleckConfig:
+    """Resolve a configuration by name (``'fleck1996'``, ``'kapur'``) or pass one through."""
+    if name_or_config is None:
+        return FLECK_1996
+    if isinstance(name_or_config, FleckConfig):
+        return name_or_config
+    try:
+        return CONFIGS[name_or_config]
+    except KeyError:
+        raise ValueError(
+            f"unknown configuration {name_or_config!r}; known: {', '.join(CONFIGS)}") from None
+
+
+def describe(config: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """Flatten a config into ``(dotted name, value, provenance)`` rows, nested configs included."""
+    rows = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            rows.extend(describe(value, prefix + f.name + "."))
+        else:
+            rows.append((prefix + f.name, value, f.metadata.get("provenance", "")))
+    return rows
