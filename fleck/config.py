@@ -48,6 +48,11 @@ class SkinConfig:
     zero_response_border: int = param(
         10, "spec 1.1 [H]: pixels within 10 px of the border are excluded from the minimum "
         "(applied at the working resolution)")
+    zero_response_max: float = param(
+        24.0, "PROPOSAL (spec 1.1 is silent): the minimum is used as the camera's zero response "
+        "only up to 24; a higher minimum means the scene has no dark pixels (flat fields, skin "
+        "close-ups), where subtracting it would saturate every colour. Full-scene photos in "
+        "shared/data dev have minima <= 17, so they are processed exactly as published")
     log_gain: float = param(105.0, "spec 1.2 [H]: L(x) = 105 log10(x + 1 + n)")
     intensity: str = param(
         "green", "spec 1.2 [H]: I = L(G) ('green'); the Kapur variant uses the mean of the "
