@@ -30,6 +30,9 @@ _LAZY = {
     "skin_map": "fleck.skin",
     "skin_filter": "fleck.skin",
     "SkinMap": "fleck.skin",
+    "detect": "fleck.detector",
+    "Detector": "fleck.detector",
+    "Detection": "fleck.detector",
 }
 
 

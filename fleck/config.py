@@ -95,6 +95,74 @@ class SkinConfig:
                 f"SkinConfig.median_window must be 'square' or 'disk', got {self.median_window!r}")
 
 
+@dataclass(frozen=True)
+class GeometryConfig:
+    """Segments, grouping rules and decision (spec section 2). Lengths are x SCALE unless noted."""
+
+    finder: str = param(
+        "medial_axis", "spec 2.3.2 RECOMMENDED: segments from the medial axis of the skin map "
+        "(the prototype found 36/40 figure joints against 16/40 for G1-G3 edge pairs)")
+    open_radius: float = param(1.0, "spec 2.3.2: open the skin map with a disk of max(1, SCALE)")
+    simplify_tolerance: float = param(
+        2.0, "spec 2.3.2: Douglas-Peucker tolerance max(2, 2 SCALE) px")
+    min_segment_length: float = param(8.0, "spec G2/2.3.2: pieces shorter than 8 SCALE dropped")
+    width_core: float = param(
+        0.70, "spec 2.3.2: width = 2 x median distance over the middle 70 % of the piece")
+    min_width: float = param(4.0, "spec G3 PROPOSAL: width >= 4 SCALE")
+    max_width: float = param(50.0, "spec G3 PROPOSAL: width <= 50 SCALE")
+    max_width_fraction: float = param(0.5, "spec G3 PROPOSAL: width <= 0.5 min(H, W)")
+    min_elongation: float = param(1.5, "spec G3 PROPOSAL: length / width >= 1.5")
+    torso_min_width: float = param(
+        15.0, "spec G3 PROPOSAL: stubby pieces with width >= 15 SCALE kept as torso candidates")
+    extend_free_ends: bool = param(
+        True, "PROPOSAL: a skeleton stops about w/2 short of a rounded limb end; free spine "
+        "ends are extended by the distance to the skin boundary there")
+    max_segments: int = param(300, "spec G3/G10 PROPOSAL: cap at 300 segments, else bail out")
+    limb_joint_distance: float = param(
+        1.0, "spec G4 PROPOSAL: spine endpoints within 1.0 x max(w1, w2)")
+    limb_width_ratio: tuple[float, float] = param((0.5, 2.0), "spec G4 PROPOSAL: w1/w2 in [0.5, 2]")
+    limb_min_angle: float = param(
+        45.0, "spec G4 PROPOSAL: angle at the joint >= 45 deg (180 = straight limb)")
+    limb_joint_skin: float = param(
+        0.60, "spec G4 PROPOSAL: >= 60 % skin in a disk of radius 0.5 max(w1, w2) at the joint")
+    max_overlap: float = param(
+        0.20, "spec G4/G7 PROPOSAL: ribbon interiors overlap < 20 % of the smaller")
+    girdle_distance: float = param(
+        2.5, "spec 2.3.4 (measured): limb-limb girdle proximal ends within 2.5 x the larger "
+        "proximal width (G5's 1.5 missed thighs by 35 px against 32.6)")
+    girdle_width_ratio: tuple[float, float] = param(
+        (0.67, 1.5), "spec G5 PROPOSAL: proximal width ratio in [0.67, 1.5]")
+    girdle_max_angle: float = param(
+        120.0, "spec G5 PROPOSAL: proximal segments' included angle <= 120 deg")
+    torso_width_ratio: float = param(
+        1.2, "spec G6 PROPOSAL: torso width >= 1.2 x the limb's proximal width")
+    torso_attach_distance: float = param(
+        1.0, "spec G6/G7 PROPOSAL: attachment within 1.0 x torso width of a torso spine end")
+    thigh_width_range: tuple[float, float] = param(
+        (0.3, 0.9), "spec G7 PROPOSAL: thigh widths in [0.3, 0.9] x torso width")
+    thigh_width_ratio: tuple[float, float] = param(
+        (0.67, 1.5), "spec G7 PROPOSAL: thigh width ratio in [0.67, 1.5]")
+    thigh_max_angle: float = param(
+        90.0, "spec G7 PROPOSAL: each thigh within 90 deg of the torso's outward direction")
+    max_limbs: int = param(1000, "spec 2.3.6 (measured): bail out above 1,000 limbs")
+    max_limbs_per_segment: float = param(
+        3.0, "spec 2.3.6 (measured): bail out when limbs > 3 x segments (wood grain reached "
+        "10x, figures at most 1.4x)")
+    max_groups_listed: int = param(
+        200, "PROPOSAL: at most 200 groups of each type are listed (the decision needs one)")
+    limb_limb_girdle: bool = param(True, "spec G5/G8: limb-limb girdles may decide")
+    limb_segment_girdle: bool = param(True, "spec G6/G8: limb-segment girdles may decide")
+    spine_thigh: bool = param(True, "spec G7/G8: spine-thigh groups may decide")
+    min_group_coverage: float = param(
+        0.05, "spec G8 PROPOSAL, kept by 2.3.5: the group's ribbons cover >= 5 % of the image")
+    decision_threshold: float = param(
+        0.5, "PROPOSAL: score >= 0.5 exactly when the G8 rule fires (see fleck.decision)")
+
+    def __post_init__(self) -> None:
+        if self.finder != "medial_axis":
+            raise ValueError(f"GeometryConfig.finder must be 'medial_axis', got {self.finder!r}")
+
+
 KAPUR_SKIN = SkinConfig(
     name="kapur",
     intensity="mean",
@@ -112,6 +180,7 @@ class FleckConfig:
 
     name: str = param("fleck1996", "label of this configuration")
     skin: SkinConfig = field(default_factory=SkinConfig)
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)
     working_size: int | None = param(
         320, "spec 1.12 / 2.3.7 PROPOSAL, confirmed by bench/skin_accuracy.py: the image is "
         "shrunk (never enlarged) so that H + W = 320 (SCALE = 1); None = native size")
@@ -120,9 +189,14 @@ class FleckConfig:
     min_size: int = param(16, "PROPOSAL: refuse images whose smaller side is under 16 px")
 
     def replace(self, **changes: Any) -> "FleckConfig":
-        """A copy with some fields changed; ``skin=dict(...)`` updates skin fields."""
-        if isinstance(changes.get("skin"), dict):
-            changes["skin"] = dataclasses.replace(self.skin, **changes["skin"])
+        """A copy with some fields changed; ``skin=dict(...)``/``geometry=dict(...)`` update those.
+
+        >>> FLECK_1996.replace(geometry={"spine_thigh": False}).geometry.spine_thigh
+        False
+        """
+        for part in ("skin", "geometry"):
+            if isinstance(changes.get(part), dict):
+                changes[part] = dataclasses.replace(getattr(self, part), **changes[part])
         return dataclasses.replace(self, **changes)
 
 

@@ -1,0 +1,315 @@
+"""Body-plan grouping rules (spec G4-G7): limbs, limb-limb girdles, limb-segment girdles and
+spine-thigh groups, assembled from segments.
+
+Every rule is a pure function of the segments (and, for limbs, the skin map). Pair searches use a
+k-d tree (``scipy.spatial.cKDTree``, the spatial grid of G10 in C) on spine endpoints, so the cost
+grows with the number of nearby pairs, not with the square of the segment count. The grouper bails
+out when limbs outnumber segments threefold or exceed 1,000 (spec 2.3.6): parallel grain and
+lattices produce thousands of "limbs", bodies do not.
+
+>>> from fleck.segments import Segment
+>>> upper = Segment(0, (10.0, 50.0), (50.0, 50.0), 12.0, 0, 1)
+>>> lower = Segment(1, (50.0, 50.0), (80.0, 75.0), 10.0, 1, 2)
+>>> import numpy as np
+>>> limbs = find_limbs((upper, lower), np.ones((100, 100), bool))
+>>> len(limbs), limbs[0].joint, limbs[0].proximal
+(1, (50.0, 50.0), 0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+from fleck.config import GeometryConfig
+from fleck.segments import Segment, scale_point
+
+LIMB_LIMB_GIRDLE = "limb_limb_girdle"
+LIMB_SEGMENT_GIRDLE = "limb_segment_girdle"
+SPINE_THIGH = "spine_thigh"
+GROUP_KINDS = (LIMB_LIMB_GIRDLE, LIMB_SEGMENT_GIRDLE, SPINE_THIGH)
+
+
+@dataclass(frozen=True)
+class Limb:
+    """Two segments joined end to end at ``joint`` (G4).
+
+    ``proximal`` is the wider segment (upper arm, thigh); ``proximal_end`` its far end from the
+    joint (shoulder, hip); ``angle`` the angle at the joint in degrees (180 = straight).
+    """
+
+    index: int
+    segments: tuple[int, int]
+    joint: tuple[float, float]
+    angle: float
+    proximal: int
+    proximal_end: tuple[float, float]
+
+    def scaled(self, factor: float) -> "Limb":
+        return Limb(self.index, self.segments, scale_point(self.joint, factor), self.angle,
+                    self.proximal, scale_point(self.proximal_end, factor))
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "segments": list(self.segments),
+                "joint": [round(v, 2) for v in self.joint], "angle": round(self.angle, 1),
+                "proximal": self.proximal,
+                "proximal_end": [round(v, 2) for v in self.proximal_end]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Limb":
+        return cls(int(data["index"]), tuple(data["segments"]), tuple(data["joint"]),
+                   float(data["angle"]), int(data["proximal"]), tuple(data["proximal_end"]))
+
+
+@dataclass(frozen=True)
+class Group:
+    """A girdle or spine-thigh group: ``kind`` (one of GROUP_KINDS), the segments and limbs it
+    joins, its centre ``point`` and the fraction of the image its ribbons cover."""
+
+    kind: str
+    segments: tuple[int, ...]
+    limbs: tuple[int, ...]
+    point: tuple[float, float]
+    coverage: float
+
+    def scaled(self, factor: float) -> "Group":
+        return Group(self.kind, self.segments, self.limbs, scale_point(self.point, factor),
+                     self.coverage)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "segments": list(self.segments), "limbs": list(self.limbs),
+                "point": [round(v, 2) for v in self.point], "coverage": round(self.coverage, 5)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Group":
+        return cls(data["kind"], tuple(data["segments"]), tuple(data["limbs"]),
+                   tuple(data["point"]), float(data["coverage"]))
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Everything the grouper built; ``bailed_out`` is a reason when it gave up."""
+
+    limbs: tuple[Limb, ...]
+    groups: tuple[Group, ...]
+    bailed_out: str | None = None
+    truncated: bool = False
+
+
+def group(segments: tuple[Segment, ...], skin: np.ndarray,
+          config: GeometryConfig | None = None, *, first_only: bool = False) -> Grouping:
+    """Run G4-G7 on ``segments`` of the skin map ``skin`` (both at the working resolution).
+
+    With ``first_only`` each group type stops at its first group that covers enough of the image
+    to decide (G8), which is all a yes/no answer needs (spec 2.3.6).
+    """
+    config = config or GeometryConfig()
+    limbs = find_limbs(segments, skin, config)
+    if len(limbs) > config.max_limbs or len(limbs) > config.max_limbs_per_segment * max(
+            len(segments), 1):
+        return Grouping((), (), f"{len(limbs)} limbs from {len(segments)} segments "
+                                "(a lattice or grain, not a body plan)")
+    area = skin.shape[0] * skin.shape[1]
+    coverage = _Coverage(segments, skin.shape)
+    groups: list[Group] = []
+    truncated = False
+    finders = ((config.limb_limb_girdle, limb_limb_girdles),
+               (config.limb_segment_girdle, limb_segment_girdles),
+               (config.spine_thigh, spine_thigh_groups))
+    for enabled, finder in finders:
+        if not enabled:
+            continue
+        count = 0
+        for found in finder(segments, limbs, config):
+            found = Group(found.kind, found.segments, found.limbs, found.point,
+                          coverage(found.segments) / area)
+            groups.append(found)
+            count += 1
+            if first_only and found.coverage >= config.min_group_coverage:
+                break
+            if count >= config.max_groups_listed:
+                truncated = True
+                break
+    return Grouping(tuple(limbs), tuple(groups), None, truncated)
+
+
+def find_limbs(segments: tuple[Segment, ...], skin: np.ndarray,
+               config: GeometryConfig | None = None) -> list[Limb]:
+    """G4: pairs of segments meeting end to end at a plausible joint."""
+    config = config or GeometryConfig()
+    candidates = [s for s in segments if not s.torso_only]
+    if len(candidates) < 2:
+        return []
+    ends = np.array([end for s in candidates for end in (s.p, s.q)])
+    max_width = max(s.width for s in candidates)
+    tree = cKDTree(ends)
+    low, high = config.limb_width_ratio
+    best: dict[tuple[int, int], tuple[float, int, int]] = {}
+    for i, j in tree.query_pairs(config.limb_joint_distance * max_width, output_type="ndarray"):
+        a, b = candidates[i // 2], candidates[j // 2]
+        if a.index == b.index:
+            continue
+        gap = float(np.hypot(*(ends[i] - ends[j])))
+        if gap > config.limb_joint_distance * max(a.width, b.width):
+            continue
+        if not low <= a.width / b.width <= high:
+            continue
+        key = (min(a.index, b.index), max(a.index, b.index))
+        if key not in best or gap < best[key][0]:
+            best[key] = (gap, i, j) if a.index < b.index else (gap, j, i)
+    by_index = {s.index: s for s in candidates}
+    limbs: list[Limb] = []
+    for (ia, ib), (_, end_a, end_b) in sorted(best.items()):
+        a, b = by_index[ia], by_index[ib]
+        joint = tuple(((ends[end_a] + ends[end_b]) / 2).tolist())
+        far_a = a.q if end_a % 2 == 0 else a.p
+        far_b = b.q if end_b % 2 == 0 else b.p
+        angle = _angle(np.subtract(far_a, joint), np.subtract(far_b, joint))
+        if angle < config.limb_min_angle:
+            continue
+        if _disk_fraction(skin, joint, 0.5 * max(a.width, b.width)) < config.limb_joint_skin:
+            continue
+        if _overlap(a, b) >= config.max_overlap:
+            continue
+        proximal, far = (a, far_a) if a.width >= b.width else (b, far_b)
+        limbs.append(Limb(len(limbs), (a.index, b.index), joint, angle, proximal.index,
+                          tuple(float(v) for v in far)))
+    return limbs
+
+
+def limb_limb_girdles(segments, limbs, config: GeometryConfig):
+    """G5: two limbs (no shared segment) whose proximal ends meet, e.g. both legs at the hips."""
+    if len(limbs) < 2:
+        return
+    by_index = {s.index: s for s in segments}
+    widths = np.array([by_index[limb.proximal].width for limb in limbs])
+    tree = cKDTree(np.array([limb.proximal_end for limb in limbs]))
+    low, high = config.girdle_width_ratio
+    for i, j in sorted(tree.query_pairs(config.girdle_distance * widths.max())):
+        first, second = limbs[i], limbs[j]
+        if set(first.segments) & set(second.segments):
+            continue
+        w1, w2 = widths[i], widths[j]
+        gap = math.dist(first.proximal_end, second.proximal_end)
+        if gap > config.girdle_distance * max(w1, w2) or not low <= w1 / w2 <= high:
+            continue
+        point = _midpoint(first.proximal_end, second.proximal_end)
+        out1 = np.subtract(_other_end(by_index[first.proximal], first.proximal_end), point)
+        out2 = np.subtract(_other_end(by_index[second.proximal], second.proximal_end), point)
+        if _angle(out1, out2) > config.girdle_max_angle:
+            continue
+        yield Group(LIMB_LIMB_GIRDLE, tuple(dict.fromkeys(first.segments + second.segments)),
+                    (first.index, second.index), point, 0.0)
+
+
+def limb_segment_girdles(segments, limbs, config: GeometryConfig):
+    """G6: a limb whose proximal end meets an end of a wider segment (a torso)."""
+    if not limbs:
+        return
+    by_index = {s.index: s for s in segments}
+    torsos = [s for s in segments if s.length >= s.width]
+    if not torsos:
+        return
+    ends = np.array([end for t in torsos for end in (t.p, t.q)])
+    tree = cKDTree(ends)
+    max_torso = max(t.width for t in torsos)
+    for limb in limbs:
+        proximal_width = by_index[limb.proximal].width
+        for k in sorted(tree.query_ball_point(limb.proximal_end,
+                                              config.torso_attach_distance * max_torso)):
+            torso = torsos[k // 2]
+            if torso.index in limb.segments:
+                continue
+            if torso.width < config.torso_width_ratio * proximal_width:
+                continue
+            if math.dist(limb.proximal_end, ends[k]) > config.torso_attach_distance * torso.width:
+                continue
+            yield Group(LIMB_SEGMENT_GIRDLE, (*limb.segments, torso.index), (limb.index,),
+                        tuple(float(v) for v in ends[k]), 0.0)
+
+
+def spine_thigh_groups(segments, limbs, config: GeometryConfig):
+    """G7: a torso segment with two thigh segments leaving the same end."""
+    if len(segments) < 3:
+        return
+    ends = np.array([end for s in segments for end in (s.p, s.q)])
+    tree = cKDTree(ends)
+    low_w, high_w = config.thigh_width_range
+    low_r, high_r = config.thigh_width_ratio
+    for torso in segments:
+        for end, other in ((torso.p, torso.q), (torso.q, torso.p)):
+            outward = np.subtract(end, other)
+            thighs = []
+            for k in sorted(tree.query_ball_point(end, config.torso_attach_distance * torso.width)):
+                thigh = segments[k // 2]
+                if thigh.index == torso.index or thigh.torso_only:
+                    continue
+                if not low_w * torso.width <= thigh.width <= high_w * torso.width:
+                    continue
+                near = ends[k]
+                direction = np.subtract(_other_end(thigh, tuple(near)), near)
+                if _angle(outward, direction) > config.thigh_max_angle:
+                    continue
+                thighs.append(thigh)
+            for i in range(len(thighs)):
+                for j in range(i + 1, len(thighs)):
+                    s1, s2 = thighs[i], thighs[j]
+                    if s1.index == s2.index or not low_r <= s1.width / s2.width <= high_r:
+                        continue
+                    if _overlap(s1, s2) >= config.max_overlap:
+                        continue
+                    yield Group(SPINE_THIGH, (torso.index, s1.index, s2.index), (),
+                                tuple(float(v) for v in end), 0.0)
+
+
+class _Coverage:
+    """Area of the union of some segments' ribbons, in working-resolution pixels."""
+
+    def __init__(self, segments, shape):
+        self.polygons = {s.index: np.rint(s.ribbon()).astype(np.int32) for s in segments}
+        self.canvas = np.zeros(shape, np.uint8)
+
+    def __call__(self, indices) -> int:
+        self.canvas[:] = 0
+        for index in indices:
+            cv2.fillConvexPoly(self.canvas, self.polygons[index], 1)
+        return int(np.count_nonzero(self.canvas))
+
+
+def _angle(u, v) -> float:
+    nu, nv = math.hypot(u[0], u[1]), math.hypot(v[0], v[1])
+    if nu == 0 or nv == 0:
+        return 0.0
+    cos = (u[0] * v[0] + u[1] * v[1]) / (nu * nv)
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+def _other_end(segment: Segment, end) -> tuple[float, float]:
+    return segment.q if math.dist(segment.p, end) <= math.dist(segment.q, end) else segment.p
+
+
+def _midpoint(a, b) -> tuple[float, float]:
+    return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+
+
+def _disk_fraction(mask: np.ndarray, centre, radius: float) -> float:
+    r = max(1, int(round(radius)))
+    row, col = int(round(centre[0])), int(round(centre[1]))
+    r0, r1 = max(0, row - r), min(mask.shape[0], row + r + 1)
+    c0, c1 = max(0, col - r), min(mask.shape[1], col + r + 1)
+    if r0 >= r1 or c0 >= c1:
+        return 0.0
+    yy, xx = np.ogrid[r0 - row:r1 - row, c0 - col:c1 - col]
+    disk = yy * yy + xx * xx <= r * r
+    return float(mask[r0:r1, c0:c1][disk].mean())
+
+
+def _overlap(a: Segment, b: Segment) -> float:
+    """Intersection area of the two ribbons over the smaller ribbon's area."""
+    area, _ = cv2.intersectConvexConvex(a.ribbon(), b.ribbon())
+    smaller = min(a.length * a.width, b.length * b.width)
+    return float(area) / smaller if smaller > 0 else 1.0
