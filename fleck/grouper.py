@@ -18,6 +18,7 @@ lattices produce thousands of "limbs", bodies do not.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -108,10 +109,10 @@ def group(segments: tuple[Segment, ...], skin: np.ndarray,
     to decide (G8), which is all a yes/no answer needs (spec 2.3.6).
     """
     config = config or GeometryConfig()
-    limbs = find_limbs(segments, skin, config)
-    if len(limbs) > config.max_limbs or len(limbs) > config.max_limbs_per_segment * max(
-            len(segments), 1):
-        return Grouping((), (), f"{len(limbs)} limbs from {len(segments)} segments "
+    limit = int(min(config.max_limbs, config.max_limbs_per_segment * max(len(segments), 1)))
+    limbs = find_limbs(segments, skin, config, limit=limit)
+    if len(limbs) > limit:
+        return Grouping((), (), f"over {limit} limbs from {len(segments)} segments "
                                 "(a lattice or grain, not a body plan)")
     area = skin.shape[0] * skin.shape[1]
     coverage = _Coverage(segments, skin.shape)
@@ -138,26 +139,29 @@ def group(segments: tuple[Segment, ...], skin: np.ndarray,
 
 
 def find_limbs(segments: tuple[Segment, ...], skin: np.ndarray,
-               config: GeometryConfig | None = None) -> list[Limb]:
-    """G4: pairs of segments meeting end to end at a plausible joint."""
+               config: GeometryConfig | None = None, *, limit: int | None = None) -> list[Limb]:
+    """G4: pairs of segments meeting end to end at a plausible joint.
+
+    With ``limit``, stops as soon as more than ``limit`` limbs are found (the caller bails out).
+    """
     config = config or GeometryConfig()
     candidates = [s for s in segments if not s.torso_only]
     if len(candidates) < 2:
         return []
     ends = np.array([end for s in candidates for end in (s.p, s.q)])
-    max_width = max(s.width for s in candidates)
-    tree = cKDTree(ends)
+    widths = np.array([s.width for s in candidates])
+    pairs = cKDTree(ends).query_pairs(config.limb_joint_distance * widths.max(),
+                                      output_type="ndarray")
+    # Cheap tests vectorised over all nearby endpoint pairs, before any per-pair Python.
+    seg_a, seg_b = pairs[:, 0] // 2, pairs[:, 1] // 2
+    w_a, w_b = widths[seg_a], widths[seg_b]
+    gaps = np.hypot(*(ends[pairs[:, 0]] - ends[pairs[:, 1]]).T)
     low, high = config.limb_width_ratio
+    keep = ((seg_a != seg_b) & (gaps <= config.limb_joint_distance * np.maximum(w_a, w_b))
+            & (w_a / w_b >= low) & (w_a / w_b <= high))
     best: dict[tuple[int, int], tuple[float, int, int]] = {}
-    for i, j in tree.query_pairs(config.limb_joint_distance * max_width, output_type="ndarray"):
+    for (i, j), gap in zip(pairs[keep].tolist(), gaps[keep].tolist()):
         a, b = candidates[i // 2], candidates[j // 2]
-        if a.index == b.index:
-            continue
-        gap = float(np.hypot(*(ends[i] - ends[j])))
-        if gap > config.limb_joint_distance * max(a.width, b.width):
-            continue
-        if not low <= a.width / b.width <= high:
-            continue
         key = (min(a.index, b.index), max(a.index, b.index))
         if key not in best or gap < best[key][0]:
             best[key] = (gap, i, j) if a.index < b.index else (gap, j, i)
@@ -171,13 +175,15 @@ def find_limbs(segments: tuple[Segment, ...], skin: np.ndarray,
         angle = _angle(np.subtract(far_a, joint), np.subtract(far_b, joint))
         if angle < config.limb_min_angle:
             continue
-        if _disk_fraction(skin, joint, 0.5 * max(a.width, b.width)) < config.limb_joint_skin:
-            continue
         if _overlap(a, b) >= config.max_overlap:
+            continue
+        if _disk_fraction(skin, joint, 0.5 * max(a.width, b.width)) < config.limb_joint_skin:
             continue
         proximal, far = (a, far_a) if a.width >= b.width else (b, far_b)
         limbs.append(Limb(len(limbs), (a.index, b.index), joint, angle, proximal.index,
                           tuple(float(v) for v in far)))
+        if limit is not None and len(limbs) > limit:
+            break
     return limbs
 
 
@@ -303,9 +309,14 @@ def _disk_fraction(mask: np.ndarray, centre, radius: float) -> float:
     c0, c1 = max(0, col - r), min(mask.shape[1], col + r + 1)
     if r0 >= r1 or c0 >= c1:
         return 0.0
-    yy, xx = np.ogrid[r0 - row:r1 - row, c0 - col:c1 - col]
-    disk = yy * yy + xx * xx <= r * r
-    return float(mask[r0:r1, c0:c1][disk].mean())
+    disk = _disk(r)[r0 - row + r:r1 - row + r, c0 - col + r:c1 - col + r]
+    return np.count_nonzero(mask[r0:r1, c0:c1] & disk) / np.count_nonzero(disk)
+
+
+@functools.lru_cache(maxsize=128)
+def _disk(radius: int) -> np.ndarray:
+    yy, xx = np.ogrid[-radius:radius + 1, -radius:radius + 1]
+    return yy * yy + xx * xx <= radius * radius
 
 
 def _overlap(a: Segment, b: Segment) -> float:
