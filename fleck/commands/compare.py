@@ -1,0 +1,209 @@
+"""``fleck compare``: fleck against CNN results on labelled images; writes a browsable report.
+
+    fleck compare --labels labels.csv --fleck results.jsonl --cnn open_nsfw=scores.csv
+    fleck compare --labels labels.csv --run open_nsfw,nudenet IMAGES...
+
+Outputs in ``-o OUTDIR`` (default ``compare-report``): metrics.json, metrics.csv, roc.png,
+pr.png, index.html (+ thumbs/, cnn_cache/, fleck_results.jsonl when fleck scanned the images).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def register(subparsers) -> None:
+    from fleck.compare.readers import CNN_FORMATS
+    p = subparsers.add_parser(
+        "compare", help="compare fleck with CNN detectors on labelled images",
+        description="Compare fleck's decisions and scores with CNN scores on labelled images: "
+                    "precision, recall, F1, FPR, accuracy, ROC/PR AUC with bootstrap intervals, "
+                    "McNemar tests, per-category tables, plots and an HTML report.")
+    p.add_argument("images", nargs="*", metavar="IMAGES",
+                   help="images or folders: scanned by fleck when --fleck is not given, and "
+                        "scored by the --run CNNs")
+    p.add_argument("--labels", required=True, metavar="FILE",
+                   help="ground truth: CSV path,label[,category] (or JSON Lines); labels "
+                        "1/0, nsfw/sfw, true/false, yes/no, positive/negative")
+    p.add_argument("--fleck", metavar="RESULTS", help="results.jsonl written by `fleck scan`")
+    p.add_argument("--cnn", action="append", default=[], metavar="NAME=FILE[:FORMAT]",
+                   help=f"a CNN's results; FORMAT one of {', '.join(CNN_FORMATS)} "
+                        "(detected from the content when omitted); repeatable")
+    p.add_argument("--run", metavar="NAMES", default="",
+                   help="compute CNN scores locally (needs fleck[cnn]): open_nsfw,nudenet; "
+                        "cached in OUTDIR/cnn_cache/")
+    p.add_argument("-o", "--output", default="compare-report", metavar="OUTDIR",
+                   help="report folder (default: compare-report)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the 95%% intervals (default 1000; 0 = none)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="CNN default operating threshold (default 0.5)")
+    p.add_argument("--nudenet-classes", metavar="CLASSES",
+                   help="comma-separated NudeNet classes that count as NSFW (default: "
+                        "FEMALE_BREAST_EXPOSED, FEMALE_GENITALIA_EXPOSED, MALE_GENITALIA_EXPOSED, "
+                        "BUTTOCKS_EXPOSED, ANUS_EXPOSED)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes when fleck scans the images")
+    p.add_argument("--cnn-threads", type=int, default=None, metavar="N",
+                   help="onnxruntime threads for --run (default: all cores)")
+    p.add_argument("--config", default="fleck1996",
+                   help="fleck configuration when scanning (fleck1996 or kapur)")
+    p.add_argument("--gallery-size", type=int, default=48, metavar="N",
+                   help="thumbnails per gallery in index.html (default 48)")
+    p.add_argument("--no-overlays", action="store_true",
+                   help="do not draw fleck's overlay beside the thumbnails (faster)")
+    p.set_defaults(func=run)
+
+
+def parse_cnn_spec(spec: str) -> tuple[str, str, str | None]:
+    """``NAME=FILE[:FORMAT]`` -> (name, file, format or None).
+
+    >>> parse_cnn_spec("open_nsfw=out/scores.csv:open_nsfw")
+    ('open_nsfw', 'out/scores.csv', 'open_nsfw')
+    >>> parse_cnn_spec("x=C:/data/s.csv")
+    ('x', 'C:/data/s.csv', None)
+    """
+    from fleck.compare.readers import CNN_FORMATS
+    name, sep, rest = spec.partition("=")
+    if not sep or not name.strip() or not rest:
+        raise ValueError(f"--cnn {spec!r}: expected NAME=FILE[:FORMAT]")
+    file, colon, fmt = rest.rpartition(":")
+    if colon and fmt in CNN_FORMATS:
+        return name.strip(), file, fmt
+    return name.strip(), rest, None
+
+
+def expand_images(paths: list[str]) -> list[str]:
+    """Files as given, and the image files under folders (sorted, recursive)."""
+    out = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                out += [os.path.join(root, f) for f in sorted(files)
+                        if f.lower().endswith(IMAGE_EXTENSIONS)]
+        else:
+            out.append(path)
+    return out
+
+
+def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None) -> None:
+    """Write fleck's results for ``paths`` to ``out`` (JSON Lines, `fleck scan`'s schema)."""
+    try:
+        from fleck.scan import scan
+    except ImportError:
+        scan = _scan_sequentially
+    scan(paths, out=out, config=config, jobs=jobs, quiet=True)
+
+
+def _scan_sequentially(paths, *, out, config=None, jobs=None, quiet=True) -> None:
+    """Stand-in for fleck.scan.scan (same records), used while that module is absent."""
+    import fleck
+    from fleck.config import get_config
+    cfg = get_config(config)
+    with open(out, "w", encoding="utf-8") as fh:
+        for path in expand_images(list(paths)):
+            try:
+                record = {"path": path, "status": "ok", **fleck.detect(path, cfg).summary()}
+            except (ValueError, OSError) as err:
+                record = {"path": path, "status": "error", "error": str(err)}
+            fh.write(json.dumps(record) + "\n")
+
+
+def _print_table(metrics: dict) -> None:
+    rows = [("detector", "point", "thresh", "prec", "recall", "F1", "FPR", "acc")]
+    for d in metrics["detectors"]:
+        rows.append((d["detector"], d["operating_point"],
+                     "-" if d["threshold"] is None else f"{d['threshold']:.4g}",
+                     *(_f(d[m]["value"]) for m in ("precision", "recall", "f1", "fpr",
+                                                    "accuracy"))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(r, widths))))
+    for name, c in metrics["curves"].items():
+        print(f"{name}: ROC AUC {_f(c['roc_auc']['value'])}  "
+              f"PR AUC (AP) {_f(c['average_precision']['value'])}")
+
+
+def _f(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from fleck.cnn import CNN_NAMES, CnnUnavailableError, score_paths
+    from fleck.compare import CompareSettings, compare
+    from fleck.compare.readers import CnnScores, read_cnn_scores, read_labels
+
+    outdir = args.output
+    if not args.fleck and not args.images:
+        print("fleck compare: error: give --fleck results.jsonl or IMAGES to scan",
+              file=sys.stderr)
+        return 2
+    run_names = [n.strip() for n in args.run.split(",") if n.strip()]
+    for name in run_names:
+        if name not in CNN_NAMES:
+            print(f"fleck compare: error: --run {name!r}: known CNNs are {', '.join(CNN_NAMES)}",
+                  file=sys.stderr)
+            return 2
+    nudenet_classes = ([c.strip() for c in args.nudenet_classes.split(",") if c.strip()]
+                       if args.nudenet_classes else None)
+    labels = read_labels(args.labels)
+    cnn: dict[str, object] = {}
+    for spec in args.cnn:
+        name, file, fmt = parse_cnn_spec(spec)
+        if name in cnn or name in run_names:
+            raise ValueError(f"--cnn {spec!r}: the name {name!r} is used twice")
+        cnn[name] = read_cnn_scores(file, format=fmt, nudenet_classes=nudenet_classes)
+    os.makedirs(outdir, exist_ok=True)
+    failed: list[str] = []
+    fleck_source = args.fleck
+    if not fleck_source:
+        fleck_source = os.path.join(outdir, "fleck_results.jsonl")
+        scan_images(args.images, out=fleck_source, config=args.config, jobs=args.jobs)
+    if run_names:
+        targets = expand_images(args.images) if args.images else [
+            p if os.path.isabs(p) else os.path.join(labels.base_dir, p) for p in labels.paths]
+        for name in run_names:
+            failures: dict[str, str] = {}
+            cache = os.path.join(outdir, "cnn_cache", f"{name}.csv")
+            try:
+                scores = score_paths(name, targets, threads=args.cnn_threads,
+                                     classes=nudenet_classes, cache=cache, failures=failures,
+                                     progress=sys.stderr.isatty())
+            except CnnUnavailableError as err:
+                print(f"fleck compare: error: {err}", file=sys.stderr)
+                return 2
+            failed += [f"{path}: {name}: {reason}" for path, reason in failures.items()]
+            cnn[name] = CnnScores(source=cache, format=name, scores=scores,
+                                  problems=[f"{p}: {r}" for p, r in failures.items()])
+    settings = CompareSettings(default_threshold=args.threshold, n_bootstrap=args.bootstrap,
+                               seed=args.seed, gallery_size=args.gallery_size)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = compare(labels, fleck_source, cnn, outdir=outdir, settings=settings,
+                         overlays=not args.no_overlays, nudenet_classes=nudenet_classes)
+    for w in caught:
+        print(f"fleck compare: warning: {w.message}", file=sys.stderr)
+    coverage = result.metrics["coverage"]
+    failed = [f"{f['path']}: fleck: {f['error']}" for f in coverage["fleck"]["failures"]] + failed
+    for line in failed:
+        print(line, file=sys.stderr)
+    notes = []
+    for source, c in [("fleck", coverage["fleck"]), *coverage["cnn"].items()]:
+        if c["missing"] or c["unlabelled"]:
+            notes.append(f"{source}: {len(c['missing'])} labelled images missing, "
+                         f"{len(c['unlabelled'])} records without a label")
+    for note in notes:
+        print(f"fleck compare: note: {note} (listed in metrics.json)", file=sys.stderr)
+    print(f"{coverage['evaluated']} of {coverage['labelled']} labelled images evaluated")
+    _print_table(result.metrics)
+    print(result.index_html)
+    return 1 if failed else 0

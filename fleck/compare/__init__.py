@@ -1,0 +1,117 @@
+"""Compare fleck with CNN detectors on labelled images: metrics with uncertainty, plots, a report.
+
+>>> from fleck.compare import compare                                   # doctest: +SKIP
+>>> result = compare("labels.csv", "results.jsonl",
+...                  {"open_nsfw": "open_nsfw.csv"}, outdir="compare-report")  # doctest: +SKIP
+>>> result.index_html                                                   # doctest: +SKIP
+'compare-report/index.html'
+
+Modules: :mod:`~fleck.compare.readers` (labels, fleck results, CNN formats, path matching),
+:mod:`~fleck.compare.metrics` (numpy metrics checked against scikit-learn),
+:mod:`~fleck.compare.evaluate` (alignment and tables), :mod:`~fleck.compare.plots`,
+:mod:`~fleck.compare.report` (JSON, CSV, HTML).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import asdict, dataclass
+from typing import Mapping, Sequence
+
+from fleck.compare.evaluate import CompareSettings, Dataset, build_dataset, evaluate
+from fleck.compare.readers import (CnnScores, FleckResults, LabelSet, read_cnn_scores,
+                                   read_fleck_results, read_labels)
+
+__all__ = ["compare", "CompareResult", "CompareSettings", "read_labels", "read_fleck_results",
+           "read_cnn_scores", "LabelSet", "FleckResults", "CnnScores"]
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """What :func:`compare` wrote: the metrics dict (as in metrics.json) and the file paths."""
+
+    metrics: dict
+    outdir: str
+    files: dict[str, str]
+    dataset: Dataset
+
+    @property
+    def index_html(self) -> str:
+        return self.files["index.html"]
+
+
+def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os.PathLike,
+            cnn: Mapping[str, CnnScores | str | os.PathLike], *, outdir: str | os.PathLike,
+            settings: CompareSettings = CompareSettings(), overlays: bool = True,
+            nudenet_classes: Sequence[str] | None = None, inputs: dict | None = None,
+            ) -> CompareResult:
+    """Evaluate fleck and every CNN on the labelled images; write the five outputs to ``outdir``.
+
+    Outputs: ``metrics.json``, ``metrics.csv``, ``roc.png``, ``pr.png``, ``index.html`` (and
+    ``thumbs/``). Raises ValueError when no labelled image has results from every detector.
+    """
+    from fleck import __version__
+    from fleck.compare import plots, report as rep
+    from fleck.compare import metrics as M
+
+    labels = labels if isinstance(labels, LabelSet) else read_labels(labels)
+    fleck = fleck if isinstance(fleck, FleckResults) else read_fleck_results(fleck)
+    cnn = {name: s if isinstance(s, CnnScores) else
+           read_cnn_scores(s, nudenet_classes=nudenet_classes) for name, s in cnn.items()}
+    if "fleck" in cnn:
+        raise ValueError("a CNN cannot be named 'fleck'")
+    ds, coverage = build_dataset(labels, fleck, cnn)
+    if len(ds) == 0:
+        raise ValueError(
+            f"no labelled image has a fleck result and a score from every CNN ({len(labels)} "
+            f"labelled, {len(fleck.records)} fleck records); check the paths")
+    outdir = os.fspath(outdir)
+    os.makedirs(outdir, exist_ok=True)
+    tables = evaluate(ds, settings)
+    indices = tables.pop("disagreements")
+    from fleck.cnn import NUDENET_EXPOSED_CLASSES
+    metrics = {
+        "fleck_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "settings": {**asdict(settings),
+                     "nudenet_classes": list(nudenet_classes or NUDENET_EXPOSED_CLASSES),
+                     "pr_auc": "average precision (sklearn average_precision_score)",
+                     "evaluated_images": "labelled, with an ok fleck record and every CNN score"},
+        "inputs": {"labels": labels.source, "fleck": fleck.source,
+                   "cnn": {n: {"source": s.source, "format": s.format} for n, s in cnn.items()},
+                   **(inputs or {})},
+        "coverage": coverage,
+        **tables,
+        "disagreements": _paths_of(indices, ds),
+    }
+    files = {name: os.path.join(outdir, name) for name in rep.OUTPUT_FILES}
+    rep.write_json(metrics, files["metrics.json"])
+    rep.write_csv(metrics, files["metrics.csv"])
+    fleck_rates = M.binary_metrics(ds.y, ds.fleck_decision)
+    cnn_rates = {n: M.binary_metrics(ds.y, s >= settings.default_threshold)
+                 for n, s in ds.cnn.items()}
+    scores = {**ds.cnn, "fleck": ds.fleck_score}
+    plots.plot_roc(ds.y, scores, files["roc.png"],
+                   fleck_point=(fleck_rates["fpr"], fleck_rates["recall"]),
+                   cnn_points={n: (r["fpr"], r["recall"]) for n, r in cnn_rates.items()})
+    plots.plot_pr(ds.y, scores, files["pr.png"],
+                  fleck_point=(fleck_rates["recall"], fleck_rates["precision"]),
+                  cnn_points={n: (r["recall"], r["precision"]) for n, r in cnn_rates.items()})
+    page = rep.render_html({**metrics, "_disagreement_indices": indices}, ds, outdir, settings,
+                           overlays=overlays)
+    with open(files["index.html"], "w", encoding="utf-8") as fh:
+        fh.write(page)
+    return CompareResult(metrics=metrics, outdir=outdir, files=files, dataset=ds)
+
+
+def _paths_of(indices: dict, ds: Dataset) -> dict:
+    """The disagreement index lists as label paths (every one, not capped)."""
+    def paths(index_list):
+        return [ds.paths[i] for i in index_list]
+    return {
+        "pairs": {name: {"threshold": p["threshold"], "fleck_only": paths(p["fleck_only"]),
+                         "cnn_only": paths(p["cnn_only"])} for name, p in indices["pairs"].items()},
+        "errors": {name: {k: paths(v) for k, v in e.items()}
+                   for name, e in indices["errors"].items()},
+    }

@@ -1,0 +1,360 @@
+"""Detector metrics in numpy: confusion counts, ROC/PR curves, matched thresholds, bootstrap, McNemar.
+
+Definitions follow scikit-learn so that numbers can be checked against it (the tests do):
+
+* ``roc_auc`` is the trapezoidal area under the ROC curve built from every distinct score, so
+  tied scores count half (as ``sklearn.metrics.roc_auc_score``).
+* ``average_precision`` (our "PR AUC") is ``sum_k (R_k - R_{k-1}) P_k`` over the distinct score
+  thresholds in decreasing order, without interpolation (as
+  ``sklearn.metrics.average_precision_score``); it is *not* the trapezoidal area under the PR curve.
+* A prediction is positive when ``score >= threshold``.
+
+Undefined values (recall without positives, false-positive rate without negatives, precision with
+no predicted positives, an AUC with a single class) are ``None``, never an exception, never 0.
+
+>>> import numpy as np
+>>> y = np.array([0, 0, 1, 1]); s = np.array([0.1, 0.4, 0.35, 0.8])
+>>> roc_auc(y, s)
+0.75
+>>> round(average_precision(y, s), 4)
+0.8333
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+METRIC_NAMES = ("precision", "recall", "f1", "fpr", "accuracy")
+CURVE_METRIC_NAMES = ("roc_auc", "average_precision")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Confusion counts (floats when sample weights were used)."""
+
+    tp: float
+    fp: float
+    tn: float
+    fn: float
+
+    @property
+    def n(self) -> float:
+        return self.tp + self.fp + self.tn + self.fn
+
+    def rates(self) -> dict[str, float | None]:
+        """Precision, recall, F1, false-positive rate and accuracy; ``None`` where undefined.
+
+        >>> Counts(tp=3, fp=1, tn=4, fn=0).rates()["precision"]
+        0.75
+        >>> Counts(tp=0, fp=1, tn=4, fn=0).rates()["recall"] is None
+        True
+        """
+        tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fn
+        return {
+            "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, tp + fn),
+            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+            "fpr": _ratio(fp, fp + tn),
+            "accuracy": _ratio(tp + tn, self.n),
+        }
+
+    def to_dict(self) -> dict[str, float]:
+        return {"tp": _num(self.tp), "fp": _num(self.fp), "tn": _num(self.tn), "fn": _num(self.fn)}
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return float(numerator / denominator) if denominator > 0 else None
+
+
+def _num(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _as_labels(y_true, name: str = "y_true") -> np.ndarray:
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        raise ValueError(f"`{name}` must be one-dimensional, got shape {y.shape}")
+    if y.dtype != bool:
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError(f"`{name}` must hold 0/1 or booleans, got values {np.unique(y)[:5]}")
+        y = y.astype(bool)
+    return y
+
+
+def _as_scores(score, n: int) -> np.ndarray:
+    s = np.asarray(score, dtype=float)
+    if s.shape != (n,):
+        raise ValueError(f"`score` must have shape ({n},) like `y_true`, got {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("`score` must be finite (drop unscored images before computing metrics)")
+    return s
+
+
+def _as_weights(sample_weight, n: int) -> np.ndarray:
+    if sample_weight is None:
+        return np.ones(n)
+    w = np.asarray(sample_weight, dtype=float)
+    if w.shape != (n,):
+        raise ValueError(f"`sample_weight` must have shape ({n},), got {w.shape}")
+    return w
+
+
+def confusion_counts(y_true, y_pred, *, sample_weight=None) -> Counts:
+    """Confusion counts of binary predictions.
+
+    >>> confusion_counts([1, 0, 1, 0], [1, 1, 0, 0])
+    Counts(tp=1.0, fp=1.0, tn=1.0, fn=1.0)
+    """
+    y = _as_labels(y_true)
+    p = _as_labels(y_pred, "y_pred")
+    if p.shape != y.shape:
+        raise ValueError(f"`y_pred` must have shape {y.shape} like `y_true`, got {p.shape}")
+    w = _as_weights(sample_weight, len(y))
+    cells = np.bincount(2 * y.astype(int) + p.astype(int), weights=w, minlength=4)
+    return Counts(tp=float(cells[3]), fp=float(cells[1]), tn=float(cells[0]), fn=float(cells[2]))
+
+
+def binary_metrics(y_true, y_pred, *, sample_weight=None) -> dict[str, float | None]:
+    """Precision, recall, F1, FPR and accuracy of binary predictions (``None`` when undefined)."""
+    return confusion_counts(y_true, y_pred, sample_weight=sample_weight).rates()
+
+
+class _SortedScores:
+    """One score vector sorted once, so curves under many weightings (bootstrap) stay O(n)."""
+
+    def __init__(self, y: np.ndarray, score: np.ndarray) -> None:
+        self.order = np.argsort(score, kind="mergesort")[::-1]
+        sorted_score = score[self.order]
+        self.y_sorted = y[self.order].astype(float)
+        # The last index of each run of equal scores: ties enter the curve together.
+        distinct = np.nonzero(np.diff(sorted_score))[0]
+        self.ends = np.r_[distinct, len(score) - 1]
+        self.thresholds = sorted_score[self.ends]
+
+    def counts(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w = weights[self.order]
+        positive = w * self.y_sorted
+        tps = np.cumsum(positive)[self.ends]
+        fps = np.cumsum(w - positive)[self.ends]
+        return tps, fps
+
+
+def _roc_auc_from_counts(tps: np.ndarray, fps: np.ndarray) -> float | None:
+    if len(tps) == 0 or tps[-1] <= 0 or fps[-1] <= 0:
+        return None
+    tpr = np.r_[0.0, tps / tps[-1]]
+    fpr = np.r_[0.0, fps / fps[-1]]
+    return float(np.trapezoid(tpr, fpr))
+
+
+def _average_precision_from_counts(tps: np.ndarray, fps: np.ndarray) -> float | None:
+    if len(tps) == 0 or tps[-1] <= 0:
+        return None
+    predicted = tps + fps
+    # Points whose every image has zero weight (possible in a bootstrap) add no recall.
+    precision = np.divide(tps, predicted, out=np.ones_like(tps), where=predicted > 0)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _curve_inputs(y_true, score, sample_weight):
+    y = _as_labels(y_true)
+    s = _as_scores(score, len(y))
+    w = _as_weights(sample_weight, len(y))
+    return y, s, w
+
+
+def roc_curve(y_true, score, *, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False-positive rates, true-positive rates and thresholds, from ``(0, 0)`` at ``+inf``.
+
+    Every distinct score is a threshold (no points are dropped). Raises ValueError when
+    ``y_true`` holds a single class, because one of the rates is then undefined.
+
+    >>> fpr, tpr, thr = roc_curve([0, 1], [0.2, 0.9])
+    >>> fpr.tolist(), tpr.tolist()
+    ([0.0, 0.0, 1.0], [0.0, 1.0, 1.0])
+    """
+    y, s, w = _curve_inputs(y_true, score, sample_weight)
+    sorted_scores = _SortedScores(y, s)
+    tps, fps = sorted_scores.counts(w)
+    if len(tps) == 0 or tps[-1] <= 0 or fps[-1] <= 0:
+        raise ValueError("a ROC curve needs both positive and negative images")
+    return (np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]],
+            np.r_[np.inf, sorted_scores.thresholds])
+
+
+def precision_recall_curve(y_true, score, *, sample_weight=None
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and thresholds in increasing-threshold order, ending at ``(1, 0)``.
+
+    Same layout as ``sklearn.metrics.precision_recall_curve``. Raises ValueError without positives.
+
+    >>> p, r, t = precision_recall_curve([0, 1], [0.2, 0.9])
+    >>> p.tolist(), r.tolist(), t.tolist()
+    ([0.5, 1.0, 1.0], [1.0, 1.0, 0.0], [0.2, 0.9])
+    """
+    y, s, w = _curve_inputs(y_true, score, sample_weight)
+    sorted_scores = _SortedScores(y, s)
+    tps, fps = sorted_scores.counts(w)
+    if len(tps) == 0 or tps[-1] <= 0:
+        raise ValueError("a precision-recall curve needs positive images")
+    predicted = tps + fps
+    precision = np.divide(tps, predicted, out=np.ones_like(tps), where=predicted > 0)
+    recall = tps / tps[-1]
+    return (np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0],
+            sorted_scores.thresholds[::-1].copy())
+
+
+def roc_auc(y_true, score, *, sample_weight=None) -> float | None:
+    """Area under the ROC curve (ties count half); ``None`` with a single class."""
+    y, s, w = _curve_inputs(y_true, score, sample_weight)
+    return _roc_auc_from_counts(*_SortedScores(y, s).counts(w))
+
+
+def average_precision(y_true, score, *, sample_weight=None) -> float | None:
+    """Average precision, sklearn's step definition; ``None`` without positives."""
+    y, s, w = _curve_inputs(y_true, score, sample_weight)
+    return _average_precision_from_counts(*_SortedScores(y, s).counts(w))
+
+
+def threshold_for_recall(y_true, score, target_recall: float | None) -> float | None:
+    """The highest threshold whose recall (``score >= threshold``) is at least ``target_recall``.
+
+    Candidates are the distinct scores, so the lowest score (recall 1) always qualifies.
+    ``None`` when there are no positives or no target.
+
+    >>> threshold_for_recall([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.5)
+    0.8
+    >>> threshold_for_recall([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.6)
+    0.3
+    """
+    if target_recall is None:
+        return None
+    y, s, w = _curve_inputs(y_true, score, None)
+    sorted_scores = _SortedScores(y, s)
+    tps, _ = sorted_scores.counts(w)
+    if len(tps) == 0 or tps[-1] <= 0:
+        return None
+    reaches = tps / tps[-1] >= target_recall - 1e-12
+    return float(sorted_scores.thresholds[np.argmax(reaches)])
+
+
+def threshold_for_fpr(y_true, score, target_fpr: float | None) -> float | None:
+    """The lowest threshold whose false-positive rate is at most ``target_fpr``.
+
+    That is the most permissive threshold (highest recall) that does not exceed the target. When
+    even the highest score gives too many false positives, the threshold is just above the highest
+    score (nothing predicted positive, FPR 0). ``None`` without negatives or target.
+
+    >>> threshold_for_fpr([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.5)
+    0.3
+    >>> threshold_for_fpr([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.0)
+    0.8
+    """
+    if target_fpr is None:
+        return None
+    y, s, w = _curve_inputs(y_true, score, None)
+    sorted_scores = _SortedScores(y, s)
+    _, fps = sorted_scores.counts(w)
+    if len(fps) == 0 or fps[-1] <= 0:
+        return None
+    within = np.nonzero(fps / fps[-1] <= target_fpr + 1e-12)[0]
+    if len(within) == 0:
+        return float(np.nextafter(sorted_scores.thresholds[0], np.inf))
+    return float(sorted_scores.thresholds[within[-1]])
+
+
+def bootstrap_intervals(y_true, *, predictions: Mapping[str, np.ndarray] | None = None,
+                        scores: Mapping[str, np.ndarray] | None = None,
+                        n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
+                        ) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """Percentile bootstrap intervals, resampling images with replacement (paired across detectors).
+
+    Every detector is evaluated on the same resamples. Resamples in which a metric is undefined
+    (e.g. no positive drawn, so recall is undefined) are left out of that metric's interval; the
+    number that counted is returned as ``n``. Thresholds are whatever produced ``predictions``:
+    held fixed, so the interval does not include threshold-selection uncertainty.
+
+    Returns ``{name: {metric: {"low": ..., "high": ..., "n": valid resamples}}}`` with metrics
+    ``precision, recall, f1, fpr, accuracy`` for ``predictions`` and ``roc_auc,
+    average_precision`` for ``scores``.
+
+    >>> r = bootstrap_intervals([0, 1, 0, 1], predictions={"a": [0, 1, 1, 1]}, n_resamples=50)
+    >>> sorted(r["a"])
+    ['accuracy', 'f1', 'fpr', 'precision', 'recall']
+    """
+    y = _as_labels(y_true)
+    n = len(y)
+    predictions = {k: _as_labels(v, f"predictions[{k!r}]") for k, v in (predictions or {}).items()}
+    sorted_scores = {k: _SortedScores(y, _as_scores(v, n)) for k, v in (scores or {}).items()}
+    if not 0 < confidence < 1:
+        raise ValueError(f"`confidence` must lie in (0, 1), got {confidence}")
+    cells = {k: 2 * y.astype(int) + p.astype(int) for k, p in predictions.items()}
+    # A name may have both binary predictions and a score (e.g. fleck's decision and score).
+    samples: dict[str, dict[str, list[float]]] = {}
+    for k in predictions:
+        samples.setdefault(k, {}).update({m: [] for m in METRIC_NAMES})
+    for k in sorted_scores:
+        samples.setdefault(k, {}).update({m: [] for m in CURVE_METRIC_NAMES})
+    rng = np.random.default_rng(seed)
+    if n > 0:
+        for _ in range(n_resamples):
+            # Resampling indices with replacement == weighting each image by its draw count.
+            weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+            for name, cell in cells.items():
+                c = np.bincount(cell, weights=weights, minlength=4)
+                rates = Counts(tp=c[3], fp=c[1], tn=c[0], fn=c[2]).rates()
+                for metric, value in rates.items():
+                    if value is not None:
+                        samples[name][metric].append(value)
+            for name, ss in sorted_scores.items():
+                tps, fps = ss.counts(weights)
+                for metric, value in (("roc_auc", _roc_auc_from_counts(tps, fps)),
+                                      ("average_precision",
+                                       _average_precision_from_counts(tps, fps))):
+                    if value is not None:
+                        samples[name][metric].append(value)
+    tail = 100 * (1 - confidence) / 2
+    out: dict[str, dict[str, dict[str, float | int | None]]] = {}
+    for name, per_metric in samples.items():
+        out[name] = {}
+        for metric, values in per_metric.items():
+            if values:
+                low, high = np.percentile(values, [tail, 100 - tail])
+                out[name][metric] = {"low": float(low), "high": float(high), "n": len(values)}
+            else:
+                out[name][metric] = {"low": None, "high": None, "n": 0}
+    return out
+
+
+def mcnemar_exact(y_true, pred_a, pred_b) -> dict[str, float | int]:
+    """McNemar's exact test: two-sided binomial test (p = 1/2) on the discordant pairs.
+
+    ``a_only_correct`` counts images that detector A gets right and B wrong, ``b_only_correct``
+    the reverse. With no discordant pair the p-value is 1.
+
+    >>> r = mcnemar_exact([1] * 10, [1, 1] + [0] * 8, [0, 0] + [1] * 8)
+    >>> r["a_only_correct"], r["b_only_correct"], round(r["p_value"], 6)
+    (2, 8, 0.109375)
+    """
+    from scipy.stats import binomtest  # scipy is a core dependency; imported where needed
+
+    y = _as_labels(y_true)
+    a_right = _as_labels(pred_a, "pred_a") == y
+    b_right = _as_labels(pred_b, "pred_b") == y
+    a_only = int(np.sum(a_right & ~b_right))
+    b_only = int(np.sum(b_right & ~a_right))
+    discordant = a_only + b_only
+    p_value = 1.0 if discordant == 0 else float(binomtest(a_only, discordant, 0.5).pvalue)
+    return {"a_only_correct": a_only, "b_only_correct": b_only, "n_discordant": discordant,
+            "p_value": min(1.0, p_value)}
+
+
+def summarise(y_true, y_pred) -> dict[str, object]:
+    """Counts and rates of binary predictions in one JSON-able dict."""
+    counts = confusion_counts(y_true, y_pred)
+    return {**counts.to_dict(), **counts.rates()}
+

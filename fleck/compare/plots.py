@@ -1,0 +1,78 @@
+"""ROC and precision-recall figures (matplotlib's Agg canvas, imported lazily; no global state).
+
+Each continuous score gets its curve (fleck's dashed), fleck's operating point is a star and
+each CNN's point at the default threshold a circle.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from fleck.compare import metrics as M
+
+
+def _figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(5.5, 5), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def _style(name: str):
+    return {"linestyle": "--", "color": "black"} if name == "fleck" else {}
+
+
+def plot_roc(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
+             fleck_point: tuple[float, float] | None = None,
+             cnn_points: dict[str, tuple[float, float]] | None = None) -> str:
+    """Write a ROC plot to ``path``; points are ``(fpr, recall)``. Returns the path."""
+    fig, ax = _figure()
+    y = np.asarray(y, dtype=bool)
+    if y.any() and (~y).any():
+        for name, score in scores.items():
+            fpr, tpr, _ = M.roc_curve(y, score)
+            line, = ax.plot(fpr, tpr, label=f"{name} (AUC {M.roc_auc(y, score):.3f})",
+                            drawstyle="default", **_style(name))
+            point = (cnn_points or {}).get(name)
+            if point is not None and None not in point:
+                ax.plot(*point, "o", color=line.get_color(), markersize=6)
+        ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=1, label="chance")
+    else:
+        ax.text(0.5, 0.5, "ROC undefined: one class only", ha="center")
+    if fleck_point is not None and None not in fleck_point:
+        ax.plot(*fleck_point, "*", color="red", markersize=14, label="fleck decision")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false-positive rate", ylabel="recall",
+           title="ROC (circles: CNNs at their default threshold)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.savefig(path)
+    return os.fspath(path)
+
+
+def plot_pr(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
+            fleck_point: tuple[float, float] | None = None,
+            cnn_points: dict[str, tuple[float, float]] | None = None) -> str:
+    """Write a precision-recall plot to ``path``; points are ``(recall, precision)``."""
+    fig, ax = _figure()
+    y = np.asarray(y, dtype=bool)
+    if y.any():
+        for name, score in scores.items():
+            precision, recall, _ = M.precision_recall_curve(y, score)
+            ap = M.average_precision(y, score)
+            line, = ax.plot(recall, precision, drawstyle="steps-post",
+                            label=f"{name} (AP {ap:.3f})", **_style(name))
+            point = (cnn_points or {}).get(name)
+            if point is not None and None not in point:
+                ax.plot(*point, "o", color=line.get_color(), markersize=6)
+        ax.axhline(y.mean(), linestyle=":", color="grey", linewidth=1, label="prevalence")
+    else:
+        ax.text(0.5, 0.5, "PR curve undefined: no positives", ha="center")
+    if fleck_point is not None and None not in fleck_point:
+        ax.plot(*fleck_point, "*", color="red", markersize=14, label="fleck decision")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="recall", ylabel="precision",
+           title="Precision-recall (AP = average precision)")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.savefig(path)
+    return os.fspath(path)

@@ -1,0 +1,533 @@
+"""Readers for labels, fleck results and CNN scores, and robust matching of their image paths.
+
+Labels: CSV with a header ``path,label[,category]`` (a header-less file is accepted when its
+first row already holds a label) or JSON Lines with the same keys. Label values (any case):
+1/0, nsfw/sfw, true/false, yes/no, positive/negative.
+
+CNN formats (``format=None`` detects them from the content):
+
+``csv`` / ``jsonl``
+    generic ``path,score``, score in [0, 1].
+``open_nsfw``
+    Yahoo open_nsfw style ``path,sfw,nsfw`` (CSV, JSON Lines, or a JSON list/mapping);
+    the score is ``nsfw`` (``1 - sfw`` when only ``sfw`` is given).
+``nudenet``
+    NudeNet detections: JSON ``{path: [{"class", "score", "box"}, ...]}``, a JSON list or JSON
+    Lines of ``{"path": ..., "detections": [...]}``, or CSV with a JSON ``detections`` column.
+    The score is the highest detection score among ``classes`` (default
+    :data:`fleck.cnn.NUDENET_EXPOSED_CLASSES`), 0 when none of them was detected.
+``clarifai``
+    Clarifai v2 predict responses (one JSON object, a list of them, or JSON Lines):
+    ``outputs[].data.concepts[]``; the score is the value of concept ``nsfw`` (``1 - sfw`` when
+    only ``sfw`` is present). The image is named by ``outputs[].input.data.metadata.path`` (or
+    ``filename``), else by the path of ``outputs[].input.data.image.url``, else by
+    ``outputs[].input.id``.
+
+Path matching (:class:`PathMatcher`), in order: the same file after resolving relative paths
+against the labels file's folder, the results file's folder and the current directory
+(``os.path.normpath``, case-sensitive; so two relative paths written alike match); then the
+unique label with the same file name (and, among several, the unique one sharing the most
+trailing folders). When the file name is ambiguous the record is not matched and a warning names
+it: we refuse to guess.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import urllib.parse
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+CNN_FORMATS = ("csv", "jsonl", "open_nsfw", "nudenet", "clarifai")
+PATH_KEYS = ("path", "image", "file", "filename", "image_path")
+_TRUE = {"1", "nsfw", "true", "yes", "positive"}
+_FALSE = {"0", "sfw", "false", "no", "negative"}
+
+
+# --------------------------------------------------------------------------------------- labels
+@dataclass(frozen=True)
+class LabelSet:
+    """Ground truth: image paths as written in the file, labels (True = NSFW), categories."""
+
+    source: str
+    paths: tuple[str, ...]
+    labels: np.ndarray
+    categories: tuple[str | None, ...]
+
+    @property
+    def base_dir(self) -> str:
+        return os.path.dirname(os.path.abspath(self.source))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def parse_label(value: Any, where: str) -> bool:
+    """A label value as a bool (True = NSFW); ValueError naming ``where`` otherwise.
+
+    >>> parse_label("NSFW", "row 2"), parse_label(0, "row 3")
+    (True, False)
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{where}: label {value!r} is not one of 1/0, nsfw/sfw, true/false, yes/no, "
+                     "positive/negative")
+
+
+def read_labels(path: str | os.PathLike) -> LabelSet:
+    """Read ``path,label[,category]`` rows from a CSV (with header) or JSON Lines file.
+
+    Identical duplicate rows are merged; a path labelled both ways is an error.
+    """
+    source = os.fspath(path)
+    text = Path(source).read_text(encoding="utf-8-sig")
+    if _looks_like_json(text):
+        rows = [(f"{source} line {i}", r) for i, r in _jsonl_objects(text, source)]
+    else:
+        rows = [(f"{source} row {i}", r) for i, r in _csv_rows(text, source, _label_header)]
+    paths: list[str] = []
+    labels: list[bool] = []
+    categories: list[str | None] = []
+    seen: dict[str, int] = {}
+    for where, row in rows:
+        image = _path_of(row, where)
+        if "label" not in row:
+            raise ValueError(f"{where}: no `label` field (columns: {', '.join(row)})")
+        label = parse_label(row["label"], where)
+        category = row.get("category")
+        category = str(category).strip() or None if category is not None else None
+        if image in seen:
+            i = seen[image]
+            if labels[i] != label:
+                raise ValueError(f"{where}: {image!r} is labelled both ways")
+            continue
+        seen[image] = len(paths)
+        paths.append(image)
+        labels.append(label)
+        categories.append(category)
+    if not paths:
+        raise ValueError(f"{source}: no labelled images")
+    return LabelSet(source=source, paths=tuple(paths), labels=np.array(labels, dtype=bool),
+                    categories=tuple(categories))
+
+
+def _label_header(first: list[str]) -> bool:
+    """True when the first CSV row is a header (not already ``path,label``)."""
+    if len(first) >= 2:
+        try:
+            parse_label(first[1], "")
+            return False
+        except ValueError:
+            return True
+    return True
+
+
+# ------------------------------------------------------------------------------ fleck results
+@dataclass(frozen=True)
+class FleckResults:
+    """Records of ``fleck scan``: ok records by path, failures by path (path -> reason)."""
+
+    source: str
+    records: dict[str, dict]
+    failures: dict[str, str]
+
+    @property
+    def base_dir(self) -> str:
+        return os.path.dirname(os.path.abspath(self.source))
+
+
+def read_fleck_results(path: str | os.PathLike) -> FleckResults:
+    """Read a ``results.jsonl`` written by ``fleck scan``.
+
+    Error records, and ok records without a usable score or decision, become failures (listed,
+    never dropped). A line that is not JSON is an error naming the line.
+    """
+    source = os.fspath(path)
+    text = Path(source).read_text(encoding="utf-8")
+    records: dict[str, dict] = {}
+    failures: dict[str, str] = {}
+    for line_no, record in _jsonl_objects(text, source):
+        where = f"{source} line {line_no}"
+        image = _path_of(record, where)
+        if record.get("status", "ok") != "ok":
+            failures[image] = str(record.get("error") or record.get("status"))
+            continue
+        score, decision = record.get("score"), record.get("decision")
+        if not isinstance(decision, bool) or not _is_number(score):
+            failures[image] = "record has no numeric score and boolean decision"
+            continue
+        records[image] = record
+    return FleckResults(source=source, records=records, failures=failures)
+
+
+# --------------------------------------------------------------------------------- CNN scores
+@dataclass(frozen=True)
+class CnnScores:
+    """One CNN's scores by path (in [0, 1]); ``problems`` lists records that gave no score."""
+
+    source: str
+    format: str
+    scores: dict[str, float]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> str:
+        return os.path.dirname(os.path.abspath(self.source))
+
+
+def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
+                    nudenet_classes: Sequence[str] | None = None) -> CnnScores:
+    """Read one CNN's results file; ``format`` is one of :data:`CNN_FORMATS` or None (detect).
+
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> _ = open(f, "w").write("path,sfw,nsfw\\na.jpg,0.9,0.1\\n")
+    >>> r = read_cnn_scores(f)
+    >>> r.format, r.scores
+    ('open_nsfw', {'a.jpg': 0.1})
+    """
+    source = os.fspath(path)
+    if format is not None and format not in CNN_FORMATS:
+        raise ValueError(f"unknown CNN format {format!r}; known: {', '.join(CNN_FORMATS)}")
+    text = Path(source).read_text(encoding="utf-8-sig")
+    rows, container = _load_rows(text, source)
+    detected = format or _detect_format(rows, container, source)
+    if nudenet_classes is None:
+        from fleck.cnn import NUDENET_EXPOSED_CLASSES
+        nudenet_classes = NUDENET_EXPOSED_CLASSES
+    classes = frozenset(nudenet_classes)
+    scores: dict[str, float] = {}
+    problems: list[str] = []
+    for where, row in rows:
+        try:
+            image = _path_of(row, where)
+            score = _score_of(row, detected, classes, where)
+        except _Skip as skip:
+            problems.append(str(skip))
+            continue
+        if image in scores:
+            problems.append(f"{where}: duplicate record for {image!r} (the first one is kept)")
+            continue
+        scores[image] = score
+    return CnnScores(source=source, format=detected, scores=scores, problems=problems)
+
+
+class _Skip(Exception):
+    """A record that yields no score: listed as a problem, the rest of the file is read."""
+
+
+def nudenet_score(detections: Iterable[dict], classes: Iterable[str]) -> float:
+    """Highest score among detections whose class is in ``classes``; 0.0 when none.
+
+    >>> nudenet_score([{"class": "FACE_FEMALE", "score": 0.9},
+    ...                {"class": "BUTTOCKS_EXPOSED", "score": 0.4}], ["BUTTOCKS_EXPOSED"])
+    0.4
+    """
+    wanted = set(classes)
+    best = 0.0
+    for det in detections:
+        name = det.get("class", det.get("label"))
+        if name in wanted:
+            best = max(best, float(det["score"]))
+    return best
+
+
+def _score_of(row: dict, fmt: str, classes: frozenset[str], where: str) -> float:
+    if fmt in ("csv", "jsonl"):
+        return _unit(row.get("score"), "score", where)
+    if fmt == "open_nsfw":
+        if _present(row.get("nsfw")):
+            return _unit(row["nsfw"], "nsfw", where)
+        if _present(row.get("sfw")):
+            return 1.0 - _unit(row["sfw"], "sfw", where)
+        raise _Skip(f"{where}: neither `nsfw` nor `sfw` given")
+    if fmt == "nudenet":
+        detections = row.get("detections")
+        if isinstance(detections, str):
+            try:
+                detections = json.loads(detections) if detections.strip() else []
+            except json.JSONDecodeError as err:
+                raise _Skip(f"{where}: `detections` is not JSON ({err})") from None
+        if not isinstance(detections, list):
+            raise _Skip(f"{where}: no `detections` list")
+        try:
+            return _unit(nudenet_score(detections, classes), "detection score", where)
+        except (KeyError, TypeError, ValueError) as err:
+            raise _Skip(f"{where}: malformed detection ({err})") from None
+    if fmt == "clarifai":
+        concepts = {c.get("name"): c.get("value") for c in row.get("concepts", [])}
+        if _present(concepts.get("nsfw")):
+            return _unit(concepts["nsfw"], "concept nsfw", where)
+        if _present(concepts.get("sfw")):
+            return 1.0 - _unit(concepts["sfw"], "concept sfw", where)
+        raise _Skip(f"{where}: no concept named nsfw or sfw")
+    raise ValueError(f"unknown CNN format {fmt!r}")
+
+
+def _present(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _unit(value: Any, name: str, where: str) -> float:
+    if not _present(value):
+        raise _Skip(f"{where}: no `{name}` value")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _Skip(f"{where}: `{name}` {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise _Skip(f"{where}: `{name}` is {value!r}")
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{where}: `{name}` {number} is outside [0, 1]; scores must be "
+                         "probabilities (convert logits first)")
+    return number
+
+
+def _detect_format(rows: list[tuple[str, dict]], container: str, source: str) -> str:
+    keys: set[str] = set()
+    for _, row in rows[:100]:
+        keys.update(row)
+    if "concepts" in keys and "_clarifai" in keys:
+        return "clarifai"
+    if "detections" in keys:
+        return "nudenet"
+    if keys & {"nsfw", "sfw"}:
+        return "open_nsfw"
+    if "score" in keys:
+        return "csv" if container == "csv" else "jsonl"
+    raise ValueError(f"{source}: cannot tell the format from the fields ({', '.join(sorted(keys))})"
+                     f"; expected path,score or one of {', '.join(CNN_FORMATS[2:])} (name it with "
+                     "NAME=FILE:FORMAT)")
+
+
+def _load_rows(text: str, source: str) -> tuple[list[tuple[str, dict]], str]:
+    """Rows as dicts with a location string, plus the container ('csv' or 'json')."""
+    if not _looks_like_json(text):
+        return [(f"{source} row {i}", r) for i, r in _csv_rows(text, source, lambda _: True)], "csv"
+    try:
+        documents = [(f"{source}", json.loads(text))]
+    except json.JSONDecodeError:
+        documents = [(f"{source} line {i}", obj) for i, obj in _jsonl_objects(text, source)]
+    rows: list[tuple[str, dict]] = []
+    for where, doc in documents:
+        items = doc if isinstance(doc, list) else [doc]
+        for i, item in enumerate(items):
+            item_where = f"{where} item {i}" if isinstance(doc, list) else where
+            rows.extend(_normalise_item(item, item_where))
+    return rows, "json"
+
+
+def _normalise_item(item: Any, where: str) -> list[tuple[str, dict]]:
+    if not isinstance(item, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(item).__name__}")
+    if "outputs" in item:
+        return [(f"{where} output {i}", _clarifai_row(o, f"{where} output {i}"))
+                for i, o in enumerate(item["outputs"] or [])]
+    if any(k in item for k in PATH_KEYS):
+        return [(where, item)]
+    # A mapping {path: value}: value is a score, a list of detections, or a dict of fields.
+    rows = []
+    for key, value in item.items():
+        if isinstance(value, list):
+            rows.append((f"{where} [{key!r}]", {"path": key, "detections": value}))
+        elif isinstance(value, dict):
+            rows.append((f"{where} [{key!r}]", {**value, "path": key}))
+        else:
+            rows.append((f"{where} [{key!r}]", {"path": key, "score": value}))
+    return rows
+
+
+def _clarifai_row(output: dict, where: str) -> dict:
+    data_in = (output.get("input") or {}).get("data") or {}
+    metadata = data_in.get("metadata") or {}
+    image = metadata.get("path") or metadata.get("filename")
+    if not image:
+        url = (data_in.get("image") or {}).get("url")
+        if url:
+            parsed = urllib.parse.urlparse(url)
+            image = urllib.parse.unquote(parsed.path) if parsed.scheme in ("http", "https",
+                                                                            "file") else url
+    if not image:
+        image = (output.get("input") or {}).get("id")
+    row: dict[str, Any] = {"_clarifai": True,
+                           "concepts": ((output.get("data") or {}).get("concepts") or [])}
+    if image:
+        row["path"] = image
+    code = (output.get("status") or {}).get("code")
+    if code not in (None, 10000):
+        row["concepts"] = []  # a failed prediction gives no score; reported as a problem
+    return row
+
+
+# ------------------------------------------------------------------------------ file parsing
+def _looks_like_json(text: str) -> bool:
+    stripped = text.lstrip()
+    return stripped.startswith("{") or stripped.startswith("[")
+
+
+def _jsonl_objects(text: str, source: str) -> Iterable[tuple[int, dict]]:
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{source} line {line_no}: not JSON ({err.msg})") from None
+        if not isinstance(obj, dict):
+            raise ValueError(f"{source} line {line_no}: expected a JSON object")
+        yield line_no, obj
+
+
+def _csv_rows(text: str, source: str, has_header) -> Iterable[tuple[int, dict]]:
+    reader = csv.reader(io.StringIO(text))
+    rows = [(i, r) for i, r in enumerate(reader, start=1) if any(c.strip() for c in r)]
+    if not rows:
+        return
+    first = rows[0][1]
+    if has_header(first):
+        header = [c.strip().lower() for c in first]
+        body = rows[1:]
+    else:
+        header = ["path", "label", "category"][:len(first)]
+        body = rows
+    for row_no, values in body:
+        if len(values) > len(header):
+            raise ValueError(f"{source} row {row_no}: {len(values)} fields, header has "
+                             f"{len(header)} (quote paths that contain commas)")
+        yield row_no, {h: v.strip() for h, v in zip(header, values)}
+
+
+def _path_of(row: dict, where: str) -> str:
+    for key in PATH_KEYS:
+        value = row.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    if "_clarifai" in row:  # an output without input id: a problem record, not a broken file
+        raise _Skip(f"{where}: no image path (no input metadata path, image url or id)")
+    raise ValueError(f"{where}: no image path (expected a `path` field, got "
+                     f"{', '.join(map(str, row)) or 'nothing'})")
+
+
+# ------------------------------------------------------------------------------ path matching
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
+
+
+def _resolved(path: str, bases: Sequence[str]) -> list[str]:
+    if os.path.isabs(path):
+        return [os.path.normpath(path)]
+    return [os.path.normpath(os.path.join(base, path)) for base in bases]
+
+
+@dataclass
+class MatchReport:
+    """How one results file's records met the labels: lists for the report, counts by rule."""
+
+    matched_by: Counter = field(default_factory=Counter)
+    unlabelled: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"matched_by": dict(self.matched_by), "unlabelled": self.unlabelled,
+                "ambiguous": self.ambiguous, "duplicates": self.duplicates,
+                "missing": self.missing}
+
+
+class PathMatcher:
+    """Find the label row a results record refers to.
+
+    >>> m = PathMatcher(["pos/a.jpg", "neg/a.jpg", "neg/b.jpg"], base_dir="/data")
+    >>> m.match("/data/pos/a.jpg", base_dir="/elsewhere")
+    (0, 'exact')
+    >>> m.match("/mnt/copy/neg/b.jpg", base_dir="/elsewhere")
+    (2, 'basename')
+    >>> m.match("a.jpg", base_dir="/elsewhere")
+    (None, 'ambiguous')
+    """
+
+    def __init__(self, label_paths: Sequence[str], *, base_dir: str) -> None:
+        self._bases = [base_dir, os.getcwd()]
+        self._absolute: list[dict[str, int]] = [{} for _ in self._bases]
+        self._by_name: dict[str, list[int]] = {}
+        self._parts = [_split(p) for p in label_paths]
+        for i, path in enumerate(label_paths):
+            for table, base in zip(self._absolute, self._bases):
+                table.setdefault(_resolved(path, [base])[0], i)
+            if self._parts[i]:
+                self._by_name.setdefault(self._parts[i][-1], []).append(i)
+
+    def match(self, path: str, *, base_dir: str) -> tuple[int | None, str]:
+        """(label index, rule) with rule exact/suffix/basename, or (None, why).
+
+        Two relative paths written alike always match as "exact": both also resolve against the
+        current directory.
+        """
+        for resolved in _resolved(path, [base_dir, os.getcwd()]):
+            for table in self._absolute:
+                if resolved in table:
+                    return table[resolved], "exact"
+        parts = _split(path)
+        if not parts:
+            return None, "unlabelled"
+        candidates = self._by_name.get(parts[-1], [])
+        if len(candidates) == 1:
+            return candidates[0], "basename"
+        if not candidates:
+            return None, "unlabelled"
+        depth = {i: _common_tail(parts, self._parts[i]) for i in candidates}
+        best = max(depth.values())
+        winners = [i for i, d in depth.items() if d == best]
+        if best >= 2 and len(winners) == 1:
+            return winners[0], "suffix"
+        return None, "ambiguous"
+
+    def align(self, records: dict[str, Any], *, base_dir: str, what: str,
+              ) -> tuple[dict[int, Any], MatchReport]:
+        """Map each record to its label index; the report lists what did not match."""
+        report = MatchReport()
+        found: dict[int, Any] = {}
+        for path, value in records.items():
+            index, rule = self.match(path, base_dir=base_dir)
+            if index is None:
+                (report.ambiguous if rule == "ambiguous" else report.unlabelled).append(path)
+                continue
+            if index in found:
+                report.duplicates.append(path)
+                continue
+            found[index] = value
+            report.matched_by[rule] += 1
+        if report.ambiguous:
+            warnings.warn(f"{what}: {len(report.ambiguous)} record(s) share a file name with "
+                          f"several labelled images and were not matched (e.g. "
+                          f"{report.ambiguous[0]!r}); use paths relative to the labels file",
+                          stacklevel=2)
+        return found, report
+
+
+def _common_tail(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n

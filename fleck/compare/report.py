@@ -1,0 +1,317 @@
+"""Write the comparison's outputs: metrics.json, metrics.csv, roc.png, pr.png, thumbs/, index.html.
+
+The page is self-contained: inline CSS, no script, images by relative path inside the folder
+(originals are linked relatively when they exist), every file name HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import json
+import os
+import urllib.parse
+from typing import Any
+
+import numpy as np
+
+from fleck.compare import metrics as M
+from fleck.compare.evaluate import CompareSettings, Dataset
+
+OUTPUT_FILES = ("metrics.json", "metrics.csv", "roc.png", "pr.png", "index.html")
+LIST_LIMIT = 500  # items of a coverage list shown on the page; metrics.json has all of them
+
+
+def _json_default(value: Any):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(report: dict, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=1, default=_json_default, allow_nan=False)
+        fh.write("\n")
+
+
+def csv_rows(report: dict) -> list[dict]:
+    """One row per (scope, operating point); curve metrics repeated on their detector's rows."""
+    rows = []
+    scopes = [("all", None, report["detectors"], report["curves"])]
+    scopes += [("category", name, c["detectors"], c["curves"])
+               for name, c in report["categories"].items()]
+    for scope, category, detectors, curves in scopes:
+        for d in detectors:
+            row = {"scope": scope, "category": category or "", "detector": d["detector"],
+                   "operating_point": d["operating_point"], "threshold": d["threshold"]}
+            for key in ("n", "positives", "negatives", "tp", "fp", "tn", "fn"):
+                row[key] = d[key]
+            for metric in M.METRIC_NAMES:
+                for part, suffix in (("value", ""), ("low", "_low"), ("high", "_high")):
+                    row[metric + suffix] = d[metric][part]
+            curve = curves.get(d["detector"], {})
+            for metric in M.CURVE_METRIC_NAMES:
+                for part, suffix in (("value", ""), ("low", "_low"), ("high", "_high")):
+                    row[metric + suffix] = curve.get(metric, {}).get(part)
+            rows.append(row)
+    return rows
+
+
+def write_csv(report: dict, path: str) -> None:
+    rows = csv_rows(report)
+    fields = list(rows[0]) if rows else ["scope", "category", "detector", "operating_point"]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+
+
+# ----------------------------------------------------------------------------------- thumbnails
+class Thumbnailer:
+    """Thumbnails and fleck overlays of gallery images, written once each into ``thumbs/``."""
+
+    def __init__(self, outdir: str, *, size: int, overlays: bool = True) -> None:
+        self.dir = os.path.join(outdir, "thumbs")
+        self.size = size
+        self.overlays = overlays
+        self.overlay_note: str | None = None if overlays else "overlays switched off"
+        self._done: dict[str, tuple[str | None, str | None, str | None]] = {}
+
+    def get(self, file: str | None) -> tuple[str | None, str | None, str | None]:
+        """(thumbnail, overlay, note), paths relative to the report folder."""
+        if file is None:
+            return None, None, "image file not found"
+        if file not in self._done:
+            self._done[file] = self._make(file)
+        return self._done[file]
+
+    def _make(self, file: str):
+        from PIL import Image, ImageOps
+        os.makedirs(self.dir, exist_ok=True)
+        stem = hashlib.sha1(file.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        try:
+            with Image.open(file) as im:
+                rgb = ImageOps.exif_transpose(im).convert("RGB")
+        except (OSError, ValueError) as err:
+            return None, None, f"cannot read image ({err})"
+        thumb = f"thumbs/{stem}.jpg"
+        self._save(rgb, thumb)
+        overlay, note = None, self.overlay_note
+        if self.overlay_note is None:
+            overlay, note = self._overlay(file, stem)
+        return thumb, overlay, note
+
+    def _save(self, image, relative: str) -> None:
+        image = image.copy()
+        image.thumbnail((self.size, self.size))
+        image.save(os.path.join(os.path.dirname(self.dir), relative), "JPEG", quality=85)
+
+    def _overlay(self, file: str, stem: str):
+        from PIL import Image
+        try:
+            import fleck
+            detect, draw = fleck.detect, fleck.draw
+        except (ImportError, AttributeError) as err:
+            self.overlay_note = f"fleck overlay unavailable ({err})"
+            return None, self.overlay_note
+        try:
+            image = fleck.load_image(file)
+            drawn = draw(detect(image), image)
+        except (ValueError, OSError) as err:
+            return None, f"no overlay ({err})"
+        relative = f"thumbs/{stem}_overlay.jpg"
+        self._save(Image.fromarray(np.asarray(drawn, dtype=np.uint8)), relative)
+        return relative, None
+
+
+# ------------------------------------------------------------------------------------------ HTML
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
+th{background:#f2f2f2}td.l,th.l{text-align:left}
+.ci{color:#777;font-size:.85em}.plots img{max-width:48%;margin-right:1%}
+.gallery{display:flex;flex-wrap:wrap;gap:.6em}
+figure{margin:0;border:1px solid #ddd;padding:.3em;width:420px;background:#fafafa}
+figure img{max-width:200px;max-height:200px;vertical-align:top}
+figcaption{font-size:.75em;word-break:break-all}.note{color:#a33;font-size:.8em}
+details{margin:.3em 0}ul.paths{font-size:.8em;font-family:monospace}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return _e(value)
+
+
+def _threshold(value: Any) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def _with_ci(cell: dict) -> str:
+    if cell["value"] is None:
+        return "–"
+    ci = (f' <span class="ci">[{_fmt(cell["low"])}, {_fmt(cell["high"])}]</span>'
+          if cell["low"] is not None else "")
+    return _fmt(cell["value"]) + ci
+
+
+def _detector_table(rows: list[dict]) -> str:
+    head = ("<tr><th class=l>detector</th><th class=l>operating point</th><th>threshold</th>"
+            + "".join(f"<th>{m}</th>" for m in M.METRIC_NAMES)
+            + "<th>TP</th><th>FP</th><th>TN</th><th>FN</th></tr>")
+    body = "".join(
+        f"<tr><td class=l>{_e(r['detector'])}</td><td class=l>{_e(r['operating_point'])}</td>"
+        f"<td>{_threshold(r['threshold'])}</td>"
+        + "".join(f"<td>{_with_ci(r[m])}</td>" for m in M.METRIC_NAMES)
+        + "".join(f"<td>{_fmt(r[k])}</td>" for k in ("tp", "fp", "tn", "fn")) + "</tr>"
+        for r in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def _curve_table(curves: dict) -> str:
+    body = "".join(f"<tr><td class=l>{_e(name)}</td><td>{_with_ci(c['roc_auc'])}</td>"
+                   f"<td>{_with_ci(c['average_precision'])}</td></tr>"
+                   for name, c in curves.items())
+    return ("<table><tr><th class=l>score</th><th>ROC AUC</th><th>PR AUC (average precision)"
+            f"</th></tr>{body}</table>")
+
+
+def _mcnemar_table(rows: list[dict]) -> str:
+    if not rows:
+        return "<p>Only one binary detector: nothing to pair.</p>"
+    body = "".join(f"<tr><td class=l>{_e(r['a'])}</td><td class=l>{_e(r['b'])}</td>"
+                   f"<td>{r['a_only_correct']}</td><td>{r['b_only_correct']}</td>"
+                   f"<td>{_fmt(r['p_value'], 4)}</td></tr>" for r in rows)
+    return ("<table><tr><th class=l>A</th><th class=l>B</th><th>only A right</th>"
+            f"<th>only B right</th><th>exact p (two-sided)</th></tr>{body}</table>")
+
+
+def _path_list(title: str, paths: list, *, describe=lambda p: _e(p)) -> str:
+    if not paths:
+        return ""
+    shown = "".join(f"<li>{describe(p)}</li>" for p in paths[:LIST_LIMIT])
+    more = (f"<li>… {len(paths) - LIST_LIMIT} more in metrics.json</li>"
+            if len(paths) > LIST_LIMIT else "")
+    return (f"<details><summary>{_e(title)}: {len(paths)}</summary>"
+            f"<ul class=paths>{shown}{more}</ul></details>")
+
+
+def _coverage_html(coverage: dict) -> str:
+    fleck = coverage["fleck"]
+    parts = [_path_list("fleck failures", fleck["failures"],
+                        describe=lambda f: f"{_e(f['path'])}: {_e(f['error'])}"),
+             _path_list("labelled images missing from fleck's results", fleck["missing"]),
+             _path_list("fleck records without a label", fleck["unlabelled"]),
+             _path_list("fleck records with an ambiguous file name", fleck["ambiguous"])]
+    for name, c in coverage["cnn"].items():
+        parts += [_path_list(f"labelled images without a {name} score", c["missing"]),
+                  _path_list(f"{name} records without a label", c["unlabelled"]),
+                  _path_list(f"{name} records with an ambiguous file name", c["ambiguous"]),
+                  _path_list(f"{name} records that gave no score", c["problems"])]
+    text = "".join(parts)
+    return text or "<p>Every labelled image was scored by every detector.</p>"
+
+
+def _href(file: str, outdir: str) -> str:
+    try:
+        relative = os.path.relpath(file, outdir)
+    except ValueError:  # another drive (Windows): fall back to an absolute file URI
+        return "file://" + urllib.parse.quote(os.path.abspath(file).replace(os.sep, "/"))
+    return urllib.parse.quote(relative.replace(os.sep, "/"))
+
+
+def _gallery(title: str, indices: list[int], ds: Dataset, thumbs: Thumbnailer, outdir: str,
+             cnn: str | None, cap: int) -> str:
+    items = []
+    for i in indices[:cap]:
+        thumb, overlay, note = thumbs.get(ds.files[i])
+        record = ds.fleck_records[i]
+        image = (f'<img src="{_e(thumb)}" alt="{_e(ds.paths[i])}">' if thumb else "")
+        if thumb and ds.files[i]:
+            image = f'<a href="{_e(_href(ds.files[i], outdir))}">{image}</a>'
+        over = f' <img src="{_e(overlay)}" alt="fleck overlay">' if overlay else ""
+        cnn_text = f", {_e(cnn)} {ds.cnn[cnn][i]:.3f}" if cnn else ""
+        caption = (f"<b>{_e(ds.paths[i])}</b><br>label {'nsfw' if ds.y[i] else 'sfw'}"
+                   + (f", category {_e(ds.categories[i])}" if ds.categories[i] else "")
+                   + f"<br>fleck {'yes' if ds.fleck_decision[i] else 'no'} "
+                   f"(score {ds.fleck_score[i]:.3f}){cnn_text}"
+                   + (f"<br>{_e(record['reason'])}" if record.get("reason") else "")
+                   + (f'<br><span class=note>{_e(note)}</span>' if note else ""))
+        items.append(f"<figure>{image}{over}<figcaption>{caption}</figcaption></figure>")
+    shown = f" (first {cap} shown)" if len(indices) > cap else ""
+    body = "".join(items) or "<p>none</p>"
+    return (f"<h3>{_e(title)}: {len(indices)}{_e(shown)}</h3>"
+            f"<div class=gallery>{body}</div>")
+
+
+def render_html(report: dict, ds: Dataset, outdir: str, settings: CompareSettings, *,
+                overlays: bool = True) -> str:
+    """The index.html text (writes the gallery thumbnails as a side effect)."""
+    cov = report["coverage"]
+    thumbs = Thumbnailer(outdir, size=settings.thumb_size, overlays=overlays)
+    dis = report["_disagreement_indices"]
+    galleries = []
+    cap = settings.gallery_size
+    for name, pair in dis["pairs"].items():
+        t = f"{pair['threshold']:g}"
+        galleries.append(_gallery(f"fleck yes, {name} no (at {t})", pair["fleck_only"], ds,
+                                  thumbs, outdir, name, cap))
+        galleries.append(_gallery(f"fleck no, {name} yes (at {t})", pair["cnn_only"], ds,
+                                  thumbs, outdir, name, cap))
+    for name, errors in dis["errors"].items():
+        cnn = None if name == "fleck" else name
+        where = "" if cnn is None else f" at {settings.default_threshold:g}"
+        galleries.append(_gallery(f"{name}{where}: worst false positives (highest score)",
+                                  errors["false_positives"], ds, thumbs, outdir, cnn, cap))
+        galleries.append(_gallery(f"{name}{where}: worst false negatives (lowest score)",
+                                  errors["false_negatives"], ds, thumbs, outdir, cnn, cap))
+    categories = "".join(
+        f"<h3>{_e(name)} (n = {c['n']}, positives {c['positives']})</h3>"
+        + _detector_table(c["detectors"]) + _curve_table(c["curves"])
+        for name, c in report["categories"].items()) or "<p>No category column.</p>"
+    overlay_note = (f'<p class=note>{_e(thumbs.overlay_note)}</p>'
+                    if thumbs.overlay_note else "")
+    summary = (f"{cov['labelled']} labelled images ({cov['labelled_positives']} nsfw, "
+               f"{cov['labelled_negatives']} sfw); <b>{cov['evaluated']} evaluated</b> (labelled "
+               f"and scored by every detector); {cov['excluded_labelled']} labelled images "
+               f"excluded; {len(cov['fleck']['failures'])} fleck failures.")
+    thresholds = "".join(
+        f"<tr><td class=l>{_e(name)}</td><td class=l>"
+        + ", ".join(f"{_e(k)} = {_threshold(v)}" for k, v in t.items()) + "</td></tr>"
+        for name, t in report["thresholds"].items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>fleck compare</title><style>{_CSS}</style></head><body>
+<h1>fleck compared with {_e(', '.join(report['coverage']['cnn']) or 'no CNN')}</h1>
+<p>{summary}</p>
+<p>Operating points: fleck's own decision; each CNN at {settings.default_threshold:g}, at
+<i>match_recall</i> (the highest threshold whose recall is at least fleck's) and at
+<i>match_fpr</i> (the lowest threshold whose false-positive rate is at most fleck's).
+Brackets: {settings.confidence:.0%} percentile bootstrap intervals ({settings.n_bootstrap}
+resamples of the images, seed {settings.seed}; thresholds held fixed). PR AUC is average
+precision (scikit-learn's definition). – marks an undefined value.</p>
+<h2>Binary detectors</h2>{_detector_table(report['detectors'])}
+<h2>Continuous scores</h2>{_curve_table(report['curves'])}
+<table>{thresholds}</table>
+<div class=plots><img src="roc.png" alt="ROC curves"> <img src="pr.png" alt="PR curves"></div>
+<h2>McNemar's exact test (paired disagreements)</h2>{_mcnemar_table(report['mcnemar'])}
+<h2>By category</h2>{categories}
+<h2>Disagreements and worst errors</h2>{overlay_note}
+<p>Left: the image; right: fleck's explained overlay.</p>
+{''.join(galleries)}
+<h2>Coverage</h2>{_coverage_html(cov)}
+</body></html>
+"""

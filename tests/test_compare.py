@@ -1,0 +1,149 @@
+"""End-to-end `fleck compare` on a tiny generated set (fake fleck results, a CNN CSV)."""
+
+import argparse
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fleck.commands import compare as compare_command
+from fleck.compare import CompareSettings, compare
+
+NASTY = '<script>a&b".jpg'
+
+
+def run_cli(argv):
+    parser = argparse.ArgumentParser(prog="fleck")
+    compare_command.register(parser.add_subparsers())
+    args = parser.parse_args(["compare", *argv])
+    return args.func(args)
+
+
+@pytest.fixture()
+def tiny_set(tmp_path):
+    """24 flat-colour images in two folders, labels with categories, fleck and CNN results."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    (root / "imgs").mkdir(parents=True)
+    names = [f"imgs/{i:02d}.jpg" for i in range(23)] + [f"imgs/{NASTY}"]
+    y = np.arange(24) % 2 == 1
+    for i, name in enumerate(names):
+        Image.fromarray(np.full((40, 50, 3), (20 * (i % 12), 90, 60), np.uint8)).save(root / name)
+    with open(root / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "category"])
+        for i, name in enumerate(names):
+            w.writerow([name, "nsfw" if y[i] else "sfw", "wood" if i % 3 == 0 else "portrait"])
+        w.writerow(["imgs/not_scored.jpg", "sfw", ""])
+    fleck_score = np.clip(0.4 * y + rng.uniform(0, 0.6, 24), 0, 1)
+    fleck_score[23] = 0.95  # the nasty name: fleck yes, the CNN no -> shown in a gallery
+    with open(root / "results.jsonl", "w") as fh:
+        for i, name in enumerate(names):
+            fh.write(json.dumps({"path": str(root / name), "status": "ok",
+                                 "decision": bool(fleck_score[i] >= 0.5),
+                                 "score": float(fleck_score[i]), "threshold": 0.5,
+                                 "reason": "test <b>reason</b>"}) + "\n")
+        fh.write(json.dumps({"path": str(root / "imgs/broken.jpg"), "status": "error",
+                             "error": "cannot decode"}) + "\n")
+    cnn_score = np.clip(0.5 * y + rng.uniform(0, 0.5, 24), 0, 1)
+    cnn_score[23] = 0.05
+    with open(tmp_path / "cnn.csv", "w", newline="") as fh:  # another folder: basename matching
+        w = csv.writer(fh)
+        w.writerow(["path", "score"])
+        for i, name in enumerate(names):
+            w.writerow([os.path.basename(name), cnn_score[i]])
+        w.writerow(["stranger.jpg", 0.9])
+    return root, tmp_path / "cnn.csv", y, fleck_score, cnn_score
+
+
+def test_cli_writes_all_five_outputs(tiny_set, tmp_path, capsys):
+    root, cnn_csv, y, fleck_score, cnn_score = tiny_set
+    out = tmp_path / "report"
+    code = run_cli(["--labels", str(root / "labels.csv"), "--fleck", str(root / "results.jsonl"),
+                    "--cnn", f"mycnn={cnn_csv}", "-o", str(out), "--bootstrap", "100"])
+    assert code == 1  # the fleck error record is a failed input
+    captured = capsys.readouterr()
+    assert "broken.jpg: fleck: cannot decode" in captured.err
+    assert str(out / "index.html") in captured.out
+    for name in ("metrics.json", "metrics.csv", "roc.png", "pr.png", "index.html"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    cov = metrics["coverage"]
+    assert cov["labelled"] == 25 and cov["evaluated"] == 24
+    assert cov["fleck"]["missing"] == ["imgs/not_scored.jpg"]
+    assert cov["fleck"]["unlabelled"] == [str(root / "imgs/broken.jpg")]
+    assert cov["cnn"]["mycnn"]["unlabelled"] == ["stranger.jpg"]
+    assert cov["cnn"]["mycnn"]["matched_by"] == {"basename": 24}
+    fleck_row = metrics["detectors"][0]
+    decision = fleck_score >= 0.5
+    assert fleck_row["tp"] == int((decision & y).sum())
+    assert fleck_row["recall"]["value"] == pytest.approx((decision & y).sum() / y.sum())
+    points = [(d["detector"], d["operating_point"]) for d in metrics["detectors"]]
+    assert points == [("fleck", "decision"), ("mycnn", "0.5"), ("mycnn", "match_recall"),
+                      ("mycnn", "match_fpr")]
+    recall_row = metrics["detectors"][2]
+    assert recall_row["recall"]["value"] >= fleck_row["recall"]["value"]
+    assert metrics["detectors"][3]["fpr"]["value"] <= fleck_row["fpr"]["value"]
+    assert set(metrics["categories"]) == {"wood", "portrait"}
+    assert metrics["categories"]["wood"]["n"] == 8
+    assert len(metrics["mcnemar"]) == 3
+    with open(out / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 * 3  # all + two categories
+    assert {r["scope"] for r in rows} == {"all", "category"}
+
+
+def test_html_escapes_file_names_and_works_offline(tiny_set, tmp_path):
+    root, cnn_csv, *_ = tiny_set
+    result = compare(root / "labels.csv", root / "results.jsonl", {"mycnn": cnn_csv},
+                     outdir=tmp_path / "r", settings=CompareSettings(n_bootstrap=20),
+                     overlays=False)
+    page = open(result.index_html, encoding="utf-8").read()
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;a&amp;b&quot;.jpg" in page
+    assert "<b>reason</b>" not in page and "&lt;b&gt;reason&lt;/b&gt;" in page
+    assert "http://" not in page and "https://" not in page
+    # Every local image reference exists inside the report folder.
+    import re
+    for src in re.findall(r'<img src="([^"]+)"', page):
+        assert os.path.isfile(os.path.join(result.outdir, src)), src
+    assert "thumbs/" in page
+
+
+def test_all_disagreements_listed_in_json_even_past_the_gallery_cap(tiny_set, tmp_path):
+    root, cnn_csv, y, fleck_score, cnn_score = tiny_set
+    result = compare(root / "labels.csv", root / "results.jsonl", {"mycnn": cnn_csv},
+                     outdir=tmp_path / "r", settings=CompareSettings(n_bootstrap=0,
+                                                                     gallery_size=1),
+                     overlays=False)
+    pair = result.metrics["disagreements"]["pairs"]["mycnn"]
+    expected = int(((fleck_score >= 0.5) & (cnn_score < 0.5)).sum())
+    assert len(pair["fleck_only"]) == expected
+    # Bootstrap off: intervals are null, not a crash.
+    assert result.metrics["detectors"][0]["recall"]["low"] is None
+
+
+def test_nothing_matched_is_a_clear_error(tmp_path):
+    (tmp_path / "labels.csv").write_text("path,label\na.jpg,1\n")
+    (tmp_path / "r.jsonl").write_text(json.dumps(
+        {"path": "b.jpg", "status": "ok", "decision": True, "score": 0.9}) + "\n")
+    with pytest.raises(ValueError, match="no labelled image"):
+        compare(tmp_path / "labels.csv", tmp_path / "r.jsonl", {}, outdir=tmp_path / "o")
+
+
+def test_usage_errors(tmp_path, capsys):
+    (tmp_path / "labels.csv").write_text("path,label\na.jpg,1\n")
+    assert run_cli(["--labels", str(tmp_path / "labels.csv")]) == 2
+    assert run_cli(["--labels", str(tmp_path / "labels.csv"), "--fleck", "x",
+                    "--run", "alexnet"]) == 2
+    assert "known CNNs" in capsys.readouterr().err
+
+
+def test_parse_cnn_spec():
+    assert compare_command.parse_cnn_spec("a=s.json:nudenet") == ("a", "s.json", "nudenet")
+    assert compare_command.parse_cnn_spec("a=dir:x/s.csv") == ("a", "dir:x/s.csv", None)
+    with pytest.raises(ValueError, match="NAME=FILE"):
+        compare_command.parse_cnn_spec("scores.csv")
