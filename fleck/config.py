@@ -134,6 +134,10 @@ class GeometryConfig:
         (0.67, 1.5), "spec G5 PROPOSAL: proximal width ratio in [0.67, 1.5]")
     girdle_max_angle: float = param(
         120.0, "spec G5 PROPOSAL: proximal segments' included angle <= 120 deg")
+    girdle_link_skin: float = param(
+        0.8, "PROPOSAL (measured on synthetic stripes): the straight line joining the two ends "
+        "a girdle connects must be >= 80 % skin; hips and shoulders are joined through the "
+        "body, neighbouring stripes or planks are not")
     torso_width_ratio: float = param(
         1.2, "spec G6 PROPOSAL: torso width >= 1.2 x the limb's proximal width")
     torso_attach_distance: float = param(

@@ -125,7 +125,7 @@ def group(segments: tuple[Segment, ...], skin: np.ndarray,
         if not enabled:
             continue
         count = 0
-        for found in finder(segments, limbs, config):
+        for found in finder(segments, limbs, config, skin):
             found = Group(found.kind, found.segments, found.limbs, found.point,
                           coverage(found.segments) / area)
             groups.append(found)
@@ -187,7 +187,7 @@ def find_limbs(segments: tuple[Segment, ...], skin: np.ndarray,
     return limbs
 
 
-def limb_limb_girdles(segments, limbs, config: GeometryConfig):
+def limb_limb_girdles(segments, limbs, config: GeometryConfig, skin: np.ndarray | None = None):
     """G5: two limbs (no shared segment) whose proximal ends meet, e.g. both legs at the hips."""
     if len(limbs) < 2:
         return
@@ -203,6 +203,9 @@ def limb_limb_girdles(segments, limbs, config: GeometryConfig):
         gap = math.dist(first.proximal_end, second.proximal_end)
         if gap > config.girdle_distance * max(w1, w2) or not low <= w1 / w2 <= high:
             continue
+        if skin is not None and _line_fraction(
+                skin, first.proximal_end, second.proximal_end) < config.girdle_link_skin:
+            continue
         point = _midpoint(first.proximal_end, second.proximal_end)
         out1 = np.subtract(_other_end(by_index[first.proximal], first.proximal_end), point)
         out2 = np.subtract(_other_end(by_index[second.proximal], second.proximal_end), point)
@@ -212,7 +215,8 @@ def limb_limb_girdles(segments, limbs, config: GeometryConfig):
                     (first.index, second.index), point, 0.0)
 
 
-def limb_segment_girdles(segments, limbs, config: GeometryConfig):
+def limb_segment_girdles(segments, limbs, config: GeometryConfig,
+                         skin: np.ndarray | None = None):
     """G6: a limb whose proximal end meets an end of a wider segment (a torso)."""
     if not limbs:
         return
@@ -232,13 +236,18 @@ def limb_segment_girdles(segments, limbs, config: GeometryConfig):
                 continue
             if torso.width < config.torso_width_ratio * proximal_width:
                 continue
+            if _continues(by_index[limb.proximal], torso):
+                continue
             if math.dist(limb.proximal_end, ends[k]) > config.torso_attach_distance * torso.width:
+                continue
+            if skin is not None and _line_fraction(
+                    skin, limb.proximal_end, ends[k]) < config.girdle_link_skin:
                 continue
             yield Group(LIMB_SEGMENT_GIRDLE, (*limb.segments, torso.index), (limb.index,),
                         tuple(float(v) for v in ends[k]), 0.0)
 
 
-def spine_thigh_groups(segments, limbs, config: GeometryConfig):
+def spine_thigh_groups(segments, limbs, config: GeometryConfig, skin: np.ndarray | None = None):
     """G7: a torso segment with two thigh segments leaving the same end."""
     if len(segments) < 3:
         return
@@ -257,6 +266,8 @@ def spine_thigh_groups(segments, limbs, config: GeometryConfig):
                 if not low_w * torso.width <= thigh.width <= high_w * torso.width:
                     continue
                 near = ends[k]
+                if skin is not None and _line_fraction(skin, end, near) < config.girdle_link_skin:
+                    continue
                 direction = np.subtract(_other_end(thigh, tuple(near)), near)
                 if _angle(outward, direction) > config.thigh_max_angle:
                     continue
@@ -311,6 +322,22 @@ def _disk_fraction(mask: np.ndarray, centre, radius: float) -> float:
         return 0.0
     disk = _disk(r)[r0 - row + r:r1 - row + r, c0 - col + r:c1 - col + r]
     return np.count_nonzero(mask[r0:r1, c0:c1] & disk) / np.count_nonzero(disk)
+
+
+def _continues(a: Segment, b: Segment) -> bool:
+    """Whether a and b are consecutive pieces of one skeleton chain (they share a bend, not a
+    branch point): a ribbon changing width there, not a limb meeting a torso."""
+    shared = {(a.node_p, a.branch_p), (a.node_q, a.branch_q)} & {(b.node_p, b.branch_p),
+                                                                (b.node_q, b.branch_q)}
+    return any(not branch for _, branch in shared)
+
+
+def _line_fraction(mask: np.ndarray, a, b) -> float:
+    """Fraction of the samples (one per pixel of length) on the line a -> b that are in mask."""
+    n = max(2, int(math.ceil(math.dist(a, b))) + 1)
+    rows = np.clip(np.rint(np.linspace(a[0], b[0], n)).astype(np.intp), 0, mask.shape[0] - 1)
+    cols = np.clip(np.rint(np.linspace(a[1], b[1], n)).astype(np.intp), 0, mask.shape[1] - 1)
+    return float(np.count_nonzero(mask[rows, cols])) / n
 
 
 @functools.lru_cache(maxsize=128)

@@ -39,8 +39,10 @@ class Segment:
     """A ribbon of skin: spine from ``p`` to ``q`` (row, col), ``width`` across it.
 
     ``node_p``/``node_q`` identify the skeleton nodes (junctions, polyline vertices, free ends)
-    at the two spine ends; segments sharing a node meet there. ``torso_only`` marks stubby, wide
-    pieces kept only as torso candidates (spec G3).
+    at the two spine ends; segments sharing a node meet there. ``branch_p``/``branch_q`` say
+    whether that end is a skeleton branch point (three or more arms, e.g. a shoulder) rather than
+    a bend or a free end. ``torso_only`` marks stubby, wide pieces kept only as torso candidates
+    (spec G3).
     """
 
     index: int
@@ -50,6 +52,8 @@ class Segment:
     node_p: int
     node_q: int
     torso_only: bool = False
+    branch_p: bool = False
+    branch_q: bool = False
 
     @property
     def length(self) -> float:
@@ -59,6 +63,10 @@ class Segment:
     def midpoint(self) -> tuple[float, float]:
         return ((self.p[0] + self.q[0]) / 2, (self.p[1] + self.q[1]) / 2)
 
+    def is_branch(self, end) -> bool:
+        """Whether the spine end nearer to ``end`` (row, col) is a skeleton branch point."""
+        return self.branch_p if math.dist(self.p, end) <= math.dist(self.q, end) else self.branch_q
+
     def ribbon(self) -> np.ndarray:
         """The ribbon's four corners as a (4, 2) float array of (x, y) = (col, row)."""
         return ribbon_polygon(self.p, self.q, self.width)
@@ -66,17 +74,20 @@ class Segment:
     def scaled(self, factor: float) -> "Segment":
         """The segment in an image ``factor`` times larger (pixel centres map to centres)."""
         return Segment(self.index, scale_point(self.p, factor), scale_point(self.q, factor),
-                       self.width * factor, self.node_p, self.node_q, self.torso_only)
+                       self.width * factor, self.node_p, self.node_q, self.torso_only,
+                       self.branch_p, self.branch_q)
 
     def to_dict(self) -> dict:
         return {"index": self.index, "p": [round(v, 2) for v in self.p],
                 "q": [round(v, 2) for v in self.q], "width": round(self.width, 2),
-                "node_p": self.node_p, "node_q": self.node_q, "torso_only": self.torso_only}
+                "node_p": self.node_p, "node_q": self.node_q, "torso_only": self.torso_only,
+                "branch_p": self.branch_p, "branch_q": self.branch_q}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Segment":
         return cls(int(data["index"]), tuple(data["p"]), tuple(data["q"]), float(data["width"]),
-                   int(data["node_p"]), int(data["node_q"]), bool(data.get("torso_only", False)))
+                   int(data["node_p"]), int(data["node_q"]), bool(data.get("torso_only", False)),
+                   bool(data.get("branch_p", False)), bool(data.get("branch_q", False)))
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
     min_length = config.min_segment_length * scale
     min_width, max_width = config.min_width * scale, min(config.max_width * scale,
                                                          config.max_width_fraction * min(rows, cols))
-    next_node = len(node_positions)
+    n_branches = next_node = len(node_positions)
     segments: list[Segment] = []
     for chain, start_node, end_node in chains:
         points = chain.astype(np.float64)
@@ -176,7 +187,8 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
                 torso_only = True
             segments.append(Segment(len(segments), (float(p[0]), float(p[1])),
                                     (float(q[0]), float(q[1])), width, nodes[k], nodes[k + 1],
-                                    torso_only))
+                                    torso_only, nodes[k] < n_branches,
+                                    nodes[k + 1] < n_branches))
             if len(segments) > config.max_segments:
                 return SegmentSet((), int(skeleton.sum()),
                                   f"more than {config.max_segments} segments (texture, not limbs)",

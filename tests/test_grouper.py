@@ -190,3 +190,24 @@ def test_grouper_bails_out_on_a_lattice_of_limbs():
     result = group(tuple(segments), SKIN)
     assert len(result.limbs) == 0 or result.bailed_out
     assert result.bailed_out and "limbs" in result.bailed_out and result.groups == ()
+
+
+def test_limb_limb_girdle_needs_the_hips_joined_through_skin():
+    segments = legs()
+    split = SKIN.copy()
+    split[:, 190:211] = False  # background across half the line between the hip ends
+    assert girdles(segments) and list(limb_limb_girdles(
+        segments, find_limbs(segments, SKIN), CONFIG, split)) == []
+
+
+def test_a_ribbon_widening_along_one_chain_is_not_a_limb_segment_girdle():
+    # The "torso" continues the limb's proximal segment through a bend (node 3, not a branch):
+    # one stripe or plank whose width changes, as in skin-hued stripes.
+    torso = Segment(0, (40.0, 200.0), (140.0, 200.0), 60.0, 2, 3, branch_q=False)
+    upper = Segment(1, (140.0, 200.0), (230.0, 140.0), 20.0, 3, 4)
+    lower = Segment(2, (230.0, 140.0), (310.0, 140.0), 17.0, 4, 5)
+    chain = (torso, upper, lower)
+    assert limb_segment(chain) == []
+    branched = (dataclasses.replace(torso, node_q=9, branch_q=True),
+                dataclasses.replace(upper, node_p=9, branch_p=True), lower)
+    assert len(limb_segment(branched)) == 1
