@@ -70,7 +70,7 @@ class Body:
     shoulder_drop: float = 0.035        # shoulder joints below the neck joint
     shoulder_half_span: float = 0.115   # shoulder joint to body midline
     hip_half_span: float = 0.065
-    # Torso full width at (neck, shoulders, chest, waist, hips, crotch), as a profile over u in [0, 1].
+    # torso full width at (neck, shoulders, chest, waist, hips, crotch) along u in [0, 1]
     torso_profile_u: tuple[float, ...] = (0.0, 0.1, 0.35, 0.6, 0.85, 1.0)
     torso_profile_w: tuple[float, ...] = (0.20, 0.27, 0.23, 0.19, 0.235, 0.20)
     upper_arm: tuple[float, float, float] = (0.17, 0.075, 0.06)   # length, width proximal, distal
@@ -216,13 +216,15 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], blur: float)
 
 
 def _light_falloff(rng: np.random.Generator, shape: tuple[int, int], strength: float) -> np.ndarray:
-    """Soft global illumination: a smooth multiplicative field around 1."""
+    """Soft global illumination: a smooth multiplicative field around 1 (a tilted dome)."""
     h, w = shape
-    r = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
-    c = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
+    r = np.linspace(-1, 1, h, dtype=np.float32)
+    c = np.linspace(-1, 1, w, dtype=np.float32)
     gr, gc = rng.uniform(-1, 1, 2)
-    field_ = 1 + strength * (gr * r + gc * c) / 2 - strength * 0.5 * (r * r + c * c) / 2
-    return field_.astype(np.float32)
+    # separable: one full-frame addition of a row profile and a column profile
+    rows = 1 + strength * (gr * r / 2 - r * r / 4)
+    cols = strength * (gc * c / 2 - c * c / 4)
+    return (rows[:, None] + cols[None, :]).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -246,10 +248,9 @@ def _cool_colour(rng: np.random.Generator, *, lo: float = 60, hi: float = 200) -
     return np.clip(np.array(rgb, dtype=np.float32), 0, 255)
 
 
-def _background(rng: np.random.Generator, shape: tuple[int, int], kind: str) -> tuple[np.ndarray, float]:
-    """Background image (float32 RGB) and the row of the floor line (or nan)."""
+def _background(rng: np.random.Generator, shape: tuple[int, int], kind: str) -> np.ndarray:
+    """Background image, float32 RGB: ``flat``, ``gradient``, ``texture`` or ``room``."""
     h, w = shape
-    floor_row = float("nan")
     if kind == "flat":
         bg = np.empty((h, w, 3), np.float32)
         bg[:] = _cool_colour(rng)
@@ -280,7 +281,7 @@ def _background(rng: np.random.Generator, shape: tuple[int, int], kind: str) -> 
         bg = bg * (1 + 0.04 * _smooth_noise(rng, shape, 8.0))[..., None]
     else:
         raise ValueError(f"unknown background {kind!r}; expected one of {BACKGROUNDS}")
-    return bg.astype(np.float32), floor_row
+    return bg.astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ def _pose_angles(rng: np.random.Generator, pose: str) -> dict:
     """
     u = rng.uniform
     sgn = lambda: float(rng.choice([-1.0, 1.0]))  # noqa: E731
-    p = {"torso": 180 + u(-6, 6), "head_tilt": u(-12, 12), "front": {}}
+    p = {"torso": 180 + u(-6, 6), "head_tilt": u(-12, 12)}
     if pose == "standing":
         p.update(arm_l=u(8, 50), arm_r=u(8, 50), elbow_l=u(0, 60) * sgn(), elbow_r=u(0, 60) * sgn(),
                  leg_l=u(3, 18), leg_r=u(3, 18), knee_l=u(0, 15) * sgn(), knee_r=u(0, 15) * sgn())
@@ -341,8 +342,10 @@ def _pose_angles(rng: np.random.Generator, pose: str) -> dict:
     return p
 
 
-def _skeleton(angles: dict, body: Body, build: float) -> tuple[dict[str, np.ndarray], list[_Part]]:
-    """Forward kinematics at unit height: joints and body parts (unscaled, origin at pelvis)."""
+def _skeleton(angles: dict, body: Body, build: float
+              ) -> tuple[dict[str, np.ndarray], list[_Part], dict[str, float]]:
+    """Forward kinematics at unit height: joints, body parts and segment widths (origin at
+    the pelvis; the head is the last part)."""
     tor = angles["torso"]
     up = _direction(tor)                    # pelvis -> neck
     down = -up
@@ -365,7 +368,7 @@ def _skeleton(angles: dict, body: Body, build: float) -> tuple[dict[str, np.ndar
     widths: dict[str, float] = {}
 
     def chain(side: str, root: str, abduction: float, bend: float,
-              segs: tuple[tuple[str, str, tuple], ...], front: float) -> None:
+              segs: tuple[tuple[str, str, tuple], ...], depth: float) -> None:
         s = 1.0 if side == "l" else -1.0
         # down the body is tor - 180; abduction turns the limb towards the figure's own side
         # (the left side lies at tor - 90, i.e. +90 from down); a bend turns the distal
@@ -381,18 +384,18 @@ def _skeleton(angles: dict, body: Body, build: float) -> tuple[dict[str, np.ndar
             if joint_name:
                 J[f"{joint_name}_{side}"] = end
             parts.append(_Part(f"{seg_name}_{side}", start.copy(), end, np.array([w0, w1]) * build,
-                               np.array([0.0, 1.0]), depth=front))
+                               np.array([0.0, 1.0]), depth=depth))
             if seg_name not in ("hand", "foot"):
                 widths[f"{seg_name}_{side}"] = (w0 + w1) / 2 * build
             start = end
 
     for side in ("l", "r"):
-        front = angles.get("front", {}).get(side, 0.0)
+        # arms lie in front of torso and head: a raised forearm crosses the face, never hides
         chain(side, f"shoulder_{side}", angles[f"arm_{side}"], angles[f"elbow_{side}"],
               (("upper_arm", "elbow", body.upper_arm), ("forearm", "wrist", body.forearm),
-               ("hand", "", body.hand)), front + 0.07)
+               ("hand", "", body.hand)), 0.07)
         chain(side, f"hip_{side}", angles[f"leg_{side}"], angles[f"knee_{side}"],
-              (("thigh", "knee", body.thigh), ("shin", "ankle", body.shin)), front)
+              (("thigh", "knee", body.thigh), ("shin", "ankle", body.shin)), 0.0)
     for side in ("l", "r"):   # framing only, not exported: the upper part of each thigh shows
         J[f"thigh_mid_{side}"] = J[f"hip_{side}"] * 0.6 + J[f"knee_{side}"] * 0.4
     # feet point outwards from the ankle, roughly perpendicular to the shin
@@ -423,8 +426,7 @@ def _skeleton(angles: dict, body: Body, build: float) -> tuple[dict[str, np.ndar
     widths["torso_shoulders"] = float(torso_w[1])
     widths["torso_waist"] = float(torso_w[3])
     widths["torso_hips"] = float(torso_w[4])
-    J["_widths"] = widths  # type: ignore[assignment]
-    return J, parts
+    return J, parts, widths
 
 
 def _part_extent(part: _Part) -> tuple[np.ndarray, np.ndarray]:
@@ -623,8 +625,7 @@ def figure(seed: int, *, size: Sequence[int] = (480, 640), tone: str | None = No
 
     angles = _pose_angles(rng, pose)
     build = float(rng.uniform(0.95, 1.2))
-    joints_u, parts = _skeleton(angles, BODY, build)
-    widths_u = joints_u.pop("_widths")
+    joints_u, parts, widths_u = _skeleton(angles, BODY, build)
     if coverage is None:
         coverage = float(rng.uniform(0.33, 0.55))
     if not 0 < coverage <= 1:
@@ -648,7 +649,7 @@ def figure(seed: int, *, size: Sequence[int] = (480, 640), tone: str | None = No
     shade, cover, owner, _ = _render_parts(parts, (h, w), light)
     part_names = [p.name for p in parts]
 
-    bg, _floor = _background(rng, (h, w), background)
+    bg = _background(rng, (h, w), background)
     # soft cast shadow: the blurred silhouette, shifted away from the light, darkens the background
     shift = -light[:2] / max(float(light[2]), 0.3) * 0.04 * min(h, w)
     M = np.float32([[1, 0, shift[1]], [0, 1, shift[0]]])
@@ -766,8 +767,8 @@ def wood(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | Non
     rng = _rng("wood", seed)
     vertical = bool(rng.random() < 0.5)
     n_planks = int(rng.integers(3, 9))
-    base = [_jitter(rng, WOOD_COLOURS[rng.integers(len(WOOD_COLOURS))], 0.05)] * 1
-    base = base + [base[0] * np.float32(rng.uniform(0.88, 1.1)) for _ in range(n_planks - 1)]
+    first = _jitter(rng, WOOD_COLOURS[rng.integers(len(WOOD_COLOURS))], 0.05)
+    base = [first] + [first * np.float32(rng.uniform(0.88, 1.1)) for _ in range(n_planks - 1)]
 
     def planks(shape: tuple[int, int]) -> np.ndarray:
         ph, pw = shape
@@ -787,7 +788,7 @@ def wood(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | Non
 
     img = _oriented(planks, (h, w), vertical)
     if rng.random() < 0.4:  # a cabinet against a cool wall, not a wall-to-wall floor
-        bg, _ = _background(rng, (h, w), "room")
+        bg = _background(rng, (h, w), "room")
         r0, r1 = int(rng.uniform(0.05, 0.25) * h), int(rng.uniform(0.8, 1.0) * h)
         c0, c1 = int(rng.uniform(0.03, 0.2) * w), int(rng.uniform(0.8, 0.97) * w)
         bg[r0:r1, c0:c1] = img[r0:r1, c0:c1]
@@ -822,8 +823,8 @@ def bread(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | No
         length = rng.uniform(0.15, 0.6) * m
         width = rng.uniform(0.25, 0.5) * m
         d = _direction(rng.uniform(0, 180))
-        loaf = _Part("loaf", c - d * length / 2, c + d * length / 2, np.array([width, width * 0.95]),
-                     np.array([0.0, 1.0]))
+        loaf = _Part("loaf", c - d * length / 2, c + d * length / 2,
+                     np.array([width, width * 0.95]), np.array([0.0, 1.0]))
         shade, cover, _, _ = _render_parts([loaf], (h, w), light)
         crust = _jitter(rng, CRUST_COLOURS[rng.integers(len(CRUST_COLOURS))])
         col = (0.45 + 0.65 * shade * tex)[..., None] * crust
@@ -859,7 +860,7 @@ def face_closeup(seed: int, *, size: Sequence[int] = (480, 640),
     h, w = _check_size(size)
     rng = _rng("face_closeup", seed)
     tone = str(rng.choice(list(TONES)))
-    bg, _ = _background(rng, (h, w), str(rng.choice(["flat", "gradient", "texture"])))
+    bg = _background(rng, (h, w), str(rng.choice(["flat", "gradient", "texture"])))
     fh = rng.uniform(0.8, 1.25) * h                       # face height (chin to crown)
     fw = fh * rng.uniform(0.68, 0.8)
     c = np.array([h * rng.uniform(0.48, 0.6), w * rng.uniform(0.4, 0.6)])
@@ -970,7 +971,7 @@ def fur(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | None
     lum = 0.85 + 0.12 * strands + 0.1 * patches
     img = np.clip(lum, 0.2, 1.6)[..., None] * base
     if rng.random() < 0.5:   # an animal's flank against a background rather than all fur
-        bg, _ = _background(rng, (h, w), str(rng.choice(["flat", "texture", "gradient"])))
+        bg = _background(rng, (h, w), str(rng.choice(["flat", "texture", "gradient"])))
         body = _Part("body", np.array([h * 0.55, w * 0.1]), np.array([h * 0.5, w * 0.9]),
                      np.array([h * 0.8, h * 0.75]), np.array([0.0, 1.0]))
         _, cover, _, _ = _render_parts([body], (h, w), np.array([0, 0, 1], np.float32))
@@ -1094,7 +1095,8 @@ def scene(kind: str, seed: int, **kw) -> Scene:
 
 
 def generate(n: int, *, seed: int = 0, kinds: Sequence[str] | None = None,
-             size: Sequence[int] = (480, 640), jpeg_quality: int | None = None) -> Iterator[Scene]:
+             size: Sequence[int] = (480, 640),
+             jpeg_quality: int | None = None) -> Iterator[Scene]:
     """``n`` scenes on the fly, reproducibly (same arguments -> identical images).
 
     Scene ``i`` has kind ``kinds[i % len(kinds)]``; the default alternates figures with the
