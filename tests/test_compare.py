@@ -147,3 +147,22 @@ def test_parse_cnn_spec():
     assert compare_command.parse_cnn_spec("a=dir:x/s.csv") == ("a", "dir:x/s.csv", None)
     with pytest.raises(ValueError, match="NAME=FILE"):
         compare_command.parse_cnn_spec("scores.csv")
+
+
+def test_gallery_shows_fleck_overlay_beside_thumbnail(tiny_set, tmp_path, monkeypatch):
+    import fleck
+    calls = []
+
+    def fake_draw(detection, image):
+        calls.append(detection)
+        return 255 - np.asarray(image)
+
+    monkeypatch.setattr(fleck, "draw", fake_draw, raising=False)
+    monkeypatch.setattr(fleck, "detect", lambda image, config=None: "det", raising=False)
+    root, cnn_csv, *_ = tiny_set
+    result = compare(root / "labels.csv", root / "results.jsonl", {"mycnn": cnn_csv},
+                     outdir=tmp_path / "r", settings=CompareSettings(n_bootstrap=0))
+    page = open(result.index_html, encoding="utf-8").read()
+    assert calls and 'alt="fleck overlay"' in page
+    overlays = list((tmp_path / "r" / "thumbs").glob("*_overlay.jpg"))
+    assert overlays and all(max(Image.open(f).size) <= 200 for f in overlays)

@@ -100,9 +100,11 @@ class Thumbnailer:
             return None, None, f"cannot read image ({err})"
         thumb = f"thumbs/{stem}.jpg"
         self._save(rgb, thumb)
-        overlay, note = None, self.overlay_note
+        overlay, note = None, None  # a page-wide note says when overlays are unavailable
         if self.overlay_note is None:
             overlay, note = self._overlay(file, stem)
+            if note == self.overlay_note:
+                note = None
         return thumb, overlay, note
 
     def _save(self, image, relative: str) -> None:
