@@ -105,6 +105,10 @@ class GeometryConfig:
     open_radius: float = param(1.0, "spec 2.3.2: open the skin map with a disk of max(1, SCALE)")
     simplify_tolerance: float = param(
         2.0, "spec 2.3.2: Douglas-Peucker tolerance max(2, 2 SCALE) px")
+    merge_angle: float = param(
+        25.0, "PROPOSAL (measured on synthetic figures): polyline vertices where the spine turns "
+        "by less than 25 deg are removed, so gently curving limbs are not cut into pieces too "
+        "short to pass the elongation test (figures decided 34/60 -> see README)")
     min_segment_length: float = param(8.0, "spec G2/2.3.2: pieces shorter than 8 SCALE dropped")
     width_core: float = param(
         0.70, "spec 2.3.2: width = 2 x median distance over the middle 70 % of the piece")

@@ -221,7 +221,7 @@ def limb_segment_girdles(segments, limbs, config: GeometryConfig,
     if not limbs:
         return
     by_index = {s.index: s for s in segments}
-    torsos = [s for s in segments if s.length >= s.width]
+    torsos = [s for s in segments if s.ribbon_length >= s.width]
     if not torsos:
         return
     ends = np.array([end for t in torsos for end in (t.p, t.q)])

@@ -63,6 +63,12 @@ class Segment:
     def midpoint(self) -> tuple[float, float]:
         return ((self.p[0] + self.q[0]) / 2, (self.p[1] + self.q[1]) / 2)
 
+    @property
+    def ribbon_length(self) -> float:
+        """Spine length plus w/2 at each branch end: a medial axis stops half a width short of
+        the corners where a wide part (a torso) branches into limbs."""
+        return self.length + self.width / 2 * (int(self.branch_p) + int(self.branch_q))
+
     def is_branch(self, end) -> bool:
         """Whether the spine end nearer to ``end`` (row, col) is a skeleton branch point."""
         return self.branch_p if math.dist(self.p, end) <= math.dist(self.q, end) else self.branch_q
@@ -156,7 +162,7 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
             points = np.vstack([node_positions[start_node], points])
         if end_node >= 0:
             points = np.vstack([points, node_positions[end_node]])
-        vertices = _simplify(points, tolerance)
+        vertices = _merge_gentle_bends(points, _simplify(points, tolerance), config.merge_angle)
         # Node ids along the polyline: junction nodes at attached ends, fresh ids elsewhere.
         nodes = []
         for k in range(len(vertices)):
@@ -269,6 +275,24 @@ def _simplify(points: np.ndarray, tolerance: float) -> list[int]:
     if indices[-1] != len(points) - 1:
         indices.append(len(points) - 1)
     return sorted(set(indices))
+
+
+def _merge_gentle_bends(points: np.ndarray, vertices: list[int], max_turn: float) -> list[int]:
+    """Drop interior vertices where the polyline turns by less than ``max_turn`` degrees,
+    gentlest first, re-measuring the neighbours' turns after each removal."""
+    vertices = list(vertices)
+    while len(vertices) > 2:
+        turns = []
+        for k in range(1, len(vertices) - 1):
+            before = points[vertices[k]] - points[vertices[k - 1]]
+            after = points[vertices[k + 1]] - points[vertices[k]]
+            cos = float(before @ after) / (float(np.hypot(*before) * np.hypot(*after)) or 1.0)
+            turns.append((math.degrees(math.acos(max(-1.0, min(1.0, cos)))), k))
+        turn, k = min(turns)
+        if turn >= max_turn:
+            break
+        del vertices[k]
+    return vertices
 
 
 def _piece_width(points: np.ndarray, distance: np.ndarray, core: float) -> float:
