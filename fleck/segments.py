@@ -163,6 +163,7 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
         if end_node >= 0:
             points = np.vstack([points, node_positions[end_node]])
         vertices = _merge_gentle_bends(points, _simplify(points, tolerance), config.merge_angle)
+        vertices = _absorb_short_pieces(points, vertices, min_length)
         # Node ids along the polyline: junction nodes at attached ends, fresh ids elsewhere.
         nodes = []
         for k in range(len(vertices)):
@@ -229,8 +230,11 @@ def _trace_chains(skeleton: np.ndarray):
     rows, cols = sk.shape
     index = np.full((rows + 2, cols + 2), -1, np.int64)
     index[coords[:, 0] + 1, coords[:, 1] + 1] = np.arange(len(coords))
+    # A chain may end a pixel short of its junction cluster (8-connected Y shapes), so ends
+    # within 2 px of a junction attach to it: look up the labels dilated by one pixel.
     padded_junctions = np.zeros((rows + 2, cols + 2), np.int32)
-    padded_junctions[1:-1, 1:-1] = junction_labels
+    padded_junctions[1:-1, 1:-1] = cv2.dilate(junction_labels.astype(np.float32),
+                                              np.ones((3, 3), np.uint8)).astype(np.int32)
     chain_nb = np.stack([index[coords[:, 0] + 1 + dr, coords[:, 1] + 1 + dc]
                          for dr, dc in _OFFSETS], axis=1)
     junction_nb = np.stack([padded_junctions[coords[:, 0] + 1 + dr, coords[:, 1] + 1 + dc]
@@ -282,16 +286,35 @@ def _merge_gentle_bends(points: np.ndarray, vertices: list[int], max_turn: float
     gentlest first, re-measuring the neighbours' turns after each removal."""
     vertices = list(vertices)
     while len(vertices) > 2:
-        turns = []
-        for k in range(1, len(vertices) - 1):
-            before = points[vertices[k]] - points[vertices[k - 1]]
-            after = points[vertices[k + 1]] - points[vertices[k]]
-            cos = float(before @ after) / (float(np.hypot(*before) * np.hypot(*after)) or 1.0)
-            turns.append((math.degrees(math.acos(max(-1.0, min(1.0, cos)))), k))
-        turn, k = min(turns)
+        turn, k = min((_turn(points, vertices[k - 1], vertices[k], vertices[k + 1]), k)
+                      for k in range(1, len(vertices) - 1))
         if turn >= max_turn:
             break
         del vertices[k]
+    return vertices
+
+
+def _turn(points: np.ndarray, a: int, b: int, c: int) -> float:
+    before, after = points[b] - points[a], points[c] - points[b]
+    cos = float(before @ after) / (float(np.hypot(*before) * np.hypot(*after)) or 1.0)
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+def _absorb_short_pieces(points: np.ndarray, vertices: list[int], min_length: float) -> list[int]:
+    """Fold pieces shorter than ``min_length`` into a neighbour by dropping one of their interior
+    vertices (the gentler turn), instead of dropping the piece and cutting the chain: a kink
+    next to a junction must not cost the limb its connection to the body."""
+    vertices = list(vertices)
+    while len(vertices) > 2:
+        lengths = [float(np.hypot(*(points[vertices[k + 1]] - points[vertices[k]])))
+                   for k in range(len(vertices) - 1)]
+        k = int(np.argmin(lengths))
+        if lengths[k] >= min_length:
+            break
+        interior = [v for v in (k, k + 1) if 0 < v < len(vertices) - 1]
+        drop = min(interior, key=lambda v: _turn(points, vertices[v - 1], vertices[v],
+                                                  vertices[v + 1]))
+        del vertices[drop]
     return vertices
 
 

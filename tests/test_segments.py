@@ -1,0 +1,104 @@
+"""The medial-axis segment finder on drawn masks with known geometry."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from fleck.config import GeometryConfig
+from fleck.segments import Segment, find_segments, scale_point
+
+
+def canvas(shape=(137, 183)):
+    return np.zeros(shape, np.uint8)
+
+
+def test_a_straight_bar_is_one_segment_with_its_width_and_full_length():
+    mask = canvas()
+    mask[63:78, 30:151] = 1  # 15 rows wide, columns 30..150
+    (segment,) = find_segments(mask.astype(bool), 1.0).segments
+    assert segment.width == pytest.approx(15, abs=1)
+    # Free ends are extended from where the skeleton stops to the ends of the bar.
+    assert segment.length == pytest.approx(120, abs=4)
+    assert min(segment.p[1], segment.q[1]) == pytest.approx(30, abs=3)
+    assert not segment.torso_only and not segment.branch_p and not segment.branch_q
+
+
+def test_a_bent_limb_gives_two_segments_meeting_at_the_bend():
+    mask = canvas()
+    cv2.line(mask, (30, 30), (90, 80), 1, 13)
+    cv2.line(mask, (90, 80), (160, 60), 1, 11)
+    segments = find_segments(mask.astype(bool), 1.0).segments
+    assert len(segments) == 2
+    first, second = segments
+    shared = {first.node_p, first.node_q} & {second.node_p, second.node_q}
+    assert len(shared) == 1
+    ends = [first.p, first.q, second.p, second.q]
+    near_bend = [e for e in ends if np.hypot(e[0] - 80, e[1] - 90) < 6]
+    assert len(near_bend) == 2
+
+
+def test_gentle_curves_are_not_cut_into_pieces():
+    mask = canvas()
+    points = np.array([(20 + t, 60 + 10 * np.sin(t / 60)) for t in range(0, 140, 4)], np.int32)
+    cv2.polylines(mask, [points], False, 1, 13)
+    assert len(find_segments(mask.astype(bool), 1.0).segments) == 1
+    curved = find_segments(mask.astype(bool), 1.0, dataclasses.replace(GeometryConfig(),
+                                                                       merge_angle=0.0))
+    assert len(curved.segments) >= 1
+
+
+def test_branches_are_marked_where_three_arms_meet():
+    mask = canvas()
+    cv2.line(mask, (90, 10), (90, 70), 1, 13)
+    cv2.line(mask, (90, 70), (40, 125), 1, 13)
+    cv2.line(mask, (90, 70), (140, 125), 1, 13)
+    segments = find_segments(mask.astype(bool), 1.0).segments
+    assert len(segments) == 3
+    assert all(s.branch_p or s.branch_q for s in segments)
+    assert len({s.node_p if s.branch_p else s.node_q for s in segments}) == 1
+
+
+def test_too_thin_and_too_short_regions_give_no_segments():
+    mask = canvas()
+    mask[20:23, 20:160] = 1                     # 3 px wide < 4 SCALE
+    cv2.circle(mask, (90, 90), 6, 1, -1)        # a small blob: short skeleton
+    assert find_segments(mask.astype(bool), 1.0).segments == ()
+
+
+def test_wide_stubby_regions_are_torso_candidates_only():
+    mask = canvas()
+    mask[40:80, 50:105] = 1  # 40 wide, 55 long: under 1.5 widths, width >= 15 SCALE
+    (segment,) = find_segments(mask.astype(bool), 1.0).segments
+    assert segment.torso_only and segment.width == pytest.approx(40, abs=2)
+    mask[40:80, 50:140] = 1  # 90 long: an ordinary segment
+    assert not find_segments(mask.astype(bool), 1.0).segments[0].torso_only
+
+
+def test_widths_and_lengths_scale_with_the_image():
+    small = canvas((137, 183))
+    small[63:78, 30:151] = 1
+    large = cv2.resize(small, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    (a,) = find_segments(small.astype(bool), 1.0).segments
+    (b,) = find_segments(large.astype(bool), 2.0).segments
+    assert b.width == pytest.approx(2 * a.width, rel=0.1)
+    assert b.length == pytest.approx(2 * a.length, rel=0.05)
+
+
+def test_segment_cap_bails_out():
+    mask = canvas((400, 400))
+    for row in range(5, 400, 20):
+        cv2.line(mask, (5, row), (395, row), 1, 9)
+    found = find_segments(mask.astype(bool), 1.0, dataclasses.replace(GeometryConfig(),
+                                                                      max_segments=5))
+    assert found.bailed_out and found.segments == ()
+
+
+def test_empty_mask_and_round_trip():
+    assert find_segments(np.zeros((50, 50), bool), 1.0).segments == ()
+    segment = Segment(3, (1.0, 2.0), (30.0, 40.0), 9.5, 1, 2, False, True, False)
+    assert Segment.from_dict(segment.to_dict()) == segment
+    assert scale_point((0.0, 0.0), 4.0) == (1.5, 1.5)
