@@ -1,0 +1,124 @@
+"""Helpers shared by the per-image sub-commands (``fleck skin``, ``fleck detect``).
+
+One failure never stops a batch: each bad input is one line on stderr, ``fleck <command>: <file>:
+<reason>``, and the command goes on; the exit status is 1 when any input failed.
+
+>>> unique_output(Path("out"), "a/photo.jpg", "_skin.png", set())
+PosixPath('out/photo_skin.png')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fleck.config import FleckConfig, get_config
+from fleck.errors import ImageError
+
+CONFIG_NAMES = ("fleck1996", "kapur")
+
+
+def working_size(text: str) -> int | None:
+    """``--working-size`` values: a positive integer (H + W after shrinking) or ``native``.
+
+    >>> working_size("320"), working_size("native")
+    (320, None)
+    """
+    if text.strip().lower() in ("native", "none", "full"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of pixels (height + width, e.g. 320) or 'native', got {text!r}")
+    return value
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", choices=CONFIG_NAMES, default="fleck1996",
+                        help="detector configuration (default fleck1996: the paper's skin "
+                             "filter; kapur: Kapur's 1997 skin boxes)")
+    parser.add_argument("--working-size", type=working_size, default=argparse.SUPPRESS,
+                        metavar="N",
+                        help="shrink images so that height + width = N before the skin filter "
+                             "(default: the configuration's, 320), or 'native' for full size")
+
+
+def resolve_config(args: argparse.Namespace) -> FleckConfig:
+    config = get_config(args.config)
+    if hasattr(args, "working_size"):  # absent unless given: keep the configuration's own
+        config = config.replace(working_size=args.working_size)
+    return config
+
+
+def unique_output(folder: Path, source: str, suffix: str, used: set[Path]) -> Path:
+    """``folder/<stem><suffix>``, with ``-2``, ``-3``... after the stem when an earlier input of
+    this run already took the name (``a/photo.jpg`` and ``b/photo.png`` both exist)."""
+    stem = Path(source).stem or "image"
+    candidate = folder / f"{stem}{suffix}"
+    count = 1
+    while candidate in used:
+        count += 1
+        candidate = folder / f"{stem}-{count}{suffix}"
+    used.add(candidate)
+    return candidate
+
+
+def write_png(path: Path, rgb_or_grey: np.ndarray) -> None:
+    """Write a PNG (RGB or single-channel) or raise OSError naming the file."""
+    image = rgb_or_grey if rgb_or_grey.ndim == 2 else rgb_or_grey[..., ::-1]
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image))
+    if not ok:
+        raise OSError(f"{path}: could not encode PNG")
+    path.write_bytes(encoded.tobytes())
+
+
+def make_folder(path: Path | None, command: str) -> Path | None:
+    if path is None:
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot create output folder {path}: {err.strerror or err}") from None
+    return path
+
+
+class Batch:
+    """Counts successes and failures and reports each failure on one stderr line."""
+
+    def __init__(self, command: str, args: argparse.Namespace) -> None:
+        self.command = command
+        self.debug = bool(getattr(args, "debug", False))
+        self.as_json = bool(getattr(args, "json", False))
+        self.ok = 0
+        self.failed = 0
+
+    def fail(self, source: str, err: BaseException) -> None:
+        if self.debug and not isinstance(err, ImageError):
+            raise err
+        if isinstance(err, ImageError):
+            message = str(err)
+        elif isinstance(err, OSError):
+            message = f"{source}: {err.strerror or err}"
+        else:
+            message = f"{source}: unexpected error: {type(err).__name__}: {err}"
+        print(f"fleck {self.command}: {message}", file=sys.stderr, flush=True)
+        if self.as_json:
+            reason = err.reason if isinstance(err, ImageError) else message.split(": ", 1)[-1]
+            emit({"path": source, "status": "error", "error": reason})
+        self.failed += 1
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def emit(record: dict) -> None:
+    print(json.dumps(record, ensure_ascii=False), flush=True)

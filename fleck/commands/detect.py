@@ -1,0 +1,74 @@
+"""``fleck detect IMAGE... [--json] [--overlay DIR]``: the body-plan decision per image.
+
+Prints one line per image: path, verdict, score and the one-line reason::
+
+    photos/beach.jpg  NUDE  0.833  limb-limb girdle of segments [10, 11] covers 11.0 % ...
+    photos/wood.jpg   no    0.250  skin 100 %, 0 limbs, but no girdle or spine-thigh group
+
+``--json`` prints one JSON object per line, the record ``fleck scan`` writes
+(``{"path", "status": "ok", **Detection.summary()}``); ``--json-full`` puts the lossless
+``Detection.to_dict()`` (segments, limbs, groups, packed skin map) under ``"detection"``, from
+which ``Detection.from_dict`` and ``fleck.draw`` can redraw the overlay later. ``--overlay DIR``
+writes the explained overlay ``DIR/<stem>_overlay.png`` per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fleck.commands._common import (Batch, add_config_options, emit, make_folder, resolve_config,
+                                    unique_output, write_png)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "detect", help="decide per image whether it shows a body plan, and say why",
+        description="Run the whole detector (skin filter, segments, grouper, decision) on each "
+                    "IMAGE and print the decision, the score and the reason.")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per image: path, status and Detection.summary()")
+    parser.add_argument("--json-full", action="store_true",
+                        help="like --json, plus the full Detection.to_dict() under 'detection'")
+    parser.add_argument("--overlay", type=Path, metavar="DIR",
+                        help="write the explained overlay <stem>_overlay.png per image to DIR")
+    parser.add_argument("--overlay-width", type=int, metavar="PX",
+                        help="width of the overlays in pixels (default: the image's)")
+    add_config_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fleck.detector import Detector
+    from fleck.draw import draw
+
+    if args.overlay_width is not None and args.overlay_width < 16:
+        raise ValueError(f"--overlay-width must be at least 16 pixels, got {args.overlay_width}")
+    args.json = args.json or args.json_full
+    detector = Detector(resolve_config(args))
+    folder = make_folder(args.overlay, "detect")
+    batch = Batch("detect", args)
+    used: set[Path] = set()
+    for source in args.images:
+        try:
+            detection = detector.detect(source)
+            overlay_path = None
+            if folder is not None:
+                overlay_path = unique_output(folder, source, "_overlay.png", used)
+                write_png(overlay_path, draw(detection, source, width=args.overlay_width))
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
+            batch.fail(source, err)
+            continue
+        batch.ok += 1
+        if args.json:
+            record = {"path": source, "status": "ok", **detection.summary()}
+            if overlay_path is not None:
+                record["overlay"] = str(overlay_path)
+            if args.json_full:
+                record["detection"] = detection.to_dict()
+            emit(record)
+        else:
+            verdict = "NUDE" if detection.decision else "no  "
+            print(f"{source}  {verdict}  {detection.score:.3f}  {detection.reason}", flush=True)
+    return batch.exit_code
