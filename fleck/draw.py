@@ -63,6 +63,9 @@ class DrawStyle:
     """...plus this fraction of their original colour, so the scene stays recognisable."""
     group_fill_alpha: float = 0.32
     other_group_alpha: float = 0.75
+    """Opacity of the groups that did not decide (thin lines from group point to segments)..."""
+    groups_before_fading: int = 8
+    """...which fades as 1 / sqrt(count) beyond this many groups, down to 0.3."""
     thickness_per_px: float = 1 / 190
     """Line thickness in pixels per pixel of sqrt(height * width)."""
     font_per_px: float = 1 / 21
@@ -270,7 +273,10 @@ def _draw_groups(canvas, detection, segments, frame: _Frame, thick: int, style: 
                 cv2.line(others, centre, frame.xy(segments[index].midpoint), 255,
                          max(1, thick // 2 + 1), cv2.LINE_AA, _SHIFT)
         _dot(others, centre, 1.2 * thick + 1, 255)
-    _tint(canvas, others, style.group, style.other_group_alpha)
+    # Many groups (busy scenes list dozens) would bury the picture: fade them as they multiply.
+    crowd = max(1, len(detection.groups) - 1)
+    fade = min(1.0, math.sqrt(style.groups_before_fading / crowd))
+    _tint(canvas, others, style.group, max(0.3, style.other_group_alpha * fade))
 
     if deciding is None or not 0 <= deciding < len(detection.groups):
         return
