@@ -80,7 +80,7 @@ def write_png(path: Path, rgb_or_grey: np.ndarray) -> None:
     path.write_bytes(encoded.tobytes())
 
 
-def make_folder(path: Path | None, command: str) -> Path | None:
+def make_folder(path: Path | None) -> Path | None:
     if path is None:
         return None
     try:

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--overlay-width must be at least 16 pixels, got {args.overlay_width}")
     args.json = args.json or args.json_full
     detector = Detector(resolve_config(args))
-    folder = make_folder(args.overlay, "detect")
+    folder = make_folder(args.overlay)
     batch = Batch("detect", args)
     used: set[Path] = set()
     for source in args.images:

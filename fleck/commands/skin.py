@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from fleck.skin import skin_filter
 
     config = resolve_config(args)
-    folder = make_folder(args.out, "skin")
+    folder = make_folder(args.out)
     batch = Batch("skin", args)
     used: set[Path] = set()
     for source in args.images:
