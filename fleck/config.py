@@ -121,6 +121,23 @@ class GeometryConfig:
     extend_free_ends: bool = param(
         True, "PROPOSAL: a skeleton stops about w/2 short of a rounded limb end; free spine "
         "ends are extended by the distance to the skin boundary there")
+    fill_holes: float = param(
+        64.0, "PROPOSAL (tuned on dev photos): holes in the skin map under 64 SCALE^2 px (eyes, "
+        "mouths, highlights) are filled before the skeleton; alone it cut false positives on "
+        "the dev photos from 18/91 to 7/91 and lost no synthetic figure")
+    min_width_ratio: float = param(
+        0.0, "PROPOSAL, off: 'roughly parallel edges' as min/max boundary distance over the "
+        "middle of a piece (0.5 cost half the synthetic figures; the flank test works better)")
+    flank_offset: float = param(
+        0.3, "spec 2.3.3 (measured for edge pairs): the flank strip lies 0.3 w outside each edge")
+    flank_max_skin: float = param(
+        0.5, "spec 2.3.3 adapted to the medial axis (tuned on dev photos): a strip just outside "
+        "each long edge of a limb segment must be <= 50 % skin; pieces failing it are kept as "
+        "torso candidates only. Dev photos 7/91 -> 2/91 false positives, synthetic figures "
+        "37/60 -> 27/60; 1.0 switches it off")
+    flank_sides: int = param(
+        2, "PROPOSAL: both flanks must be clear (a ribbon bounded by two edges); spec 2.3.3 asks "
+        "one side for edge pairs, which left 5/91 dev false positives")
     max_segments: int = param(300, "spec G3/G10 PROPOSAL: cap at 300 segments, else bail out")
     limb_joint_distance: float = param(
         1.0, "spec G4 PROPOSAL: spine endpoints within 1.0 x max(w1, w2)")
@@ -157,7 +174,8 @@ class GeometryConfig:
         3.0, "spec 2.3.6 (measured): bail out when limbs > 3 x segments (wood grain reached "
         "10x, figures at most 1.4x)")
     max_groups_listed: int = param(
-        200, "PROPOSAL: at most 200 groups of each type are listed (the decision needs one)")
+        50, "PROPOSAL: at most 50 groups of each type are listed (figures have about 10; the "
+        "decision needs one); Detection.truncated says when the list was cut")
     limb_limb_girdle: bool = param(True, "spec G5/G8: limb-limb girdles may decide")
     limb_segment_girdle: bool = param(True, "spec G6/G8: limb-segment girdles may decide")
     spine_thigh: bool = param(True, "spec G7/G8: spine-thigh groups may decide")

@@ -266,10 +266,10 @@ def spine_thigh_groups(segments, limbs, config: GeometryConfig, skin: np.ndarray
                 if not low_w * torso.width <= thigh.width <= high_w * torso.width:
                     continue
                 near = ends[k]
-                if skin is not None and _line_fraction(skin, end, near) < config.girdle_link_skin:
-                    continue
                 direction = np.subtract(_other_end(thigh, tuple(near)), near)
                 if _angle(outward, direction) > config.thigh_max_angle:
+                    continue
+                if skin is not None and _line_fraction(skin, end, near) < config.girdle_link_skin:
                     continue
                 thighs.append(thigh)
             for i in range(len(thighs)):
@@ -335,9 +335,15 @@ def _continues(a: Segment, b: Segment) -> bool:
 def _line_fraction(mask: np.ndarray, a, b) -> float:
     """Fraction of the samples (one per pixel of length) on the line a -> b that are in mask."""
     n = max(2, int(math.ceil(math.dist(a, b))) + 1)
-    rows = np.clip(np.rint(np.linspace(a[0], b[0], n)).astype(np.intp), 0, mask.shape[0] - 1)
-    cols = np.clip(np.rint(np.linspace(a[1], b[1], n)).astype(np.intp), 0, mask.shape[1] - 1)
+    t = _unit_steps(n)
+    rows = np.clip((a[0] + (b[0] - a[0]) * t + 0.5).astype(np.intp), 0, mask.shape[0] - 1)
+    cols = np.clip((a[1] + (b[1] - a[1]) * t + 0.5).astype(np.intp), 0, mask.shape[1] - 1)
     return float(np.count_nonzero(mask[rows, cols])) / n
+
+
+@functools.lru_cache(maxsize=512)
+def _unit_steps(n: int) -> np.ndarray:
+    return np.linspace(0.0, 1.0, n)
 
 
 @functools.lru_cache(maxsize=128)

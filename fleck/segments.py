@@ -145,7 +145,10 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
                               cv2.MORPH_OPEN, kernel)
     if not opened.any():
         return SegmentSet(())
-    distance = cv2.distanceTransform(opened, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # The 5x5 chamfer mask is within ~2 % of the exact distance at a third of the cost.
+    if config.fill_holes > 0:
+        opened = _fill_small_holes(opened, config.fill_holes * scale * scale)
+    distance = cv2.distanceTransform(opened, cv2.DIST_L2, cv2.DIST_MASK_5)
     skeleton = skeletonize(opened.astype(bool))
     chains, node_positions = _trace_chains(skeleton)
 
@@ -157,6 +160,8 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
     n_branches = next_node = len(node_positions)
     segments: list[Segment] = []
     for chain, start_node, end_node in chains:
+        if len(chain) + 2 < min_length:  # too short for any piece, even with its junctions
+            continue
         points = chain.astype(np.float64)
         if start_node >= 0:
             points = np.vstack([node_positions[start_node], points])
@@ -181,17 +186,24 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
             if length < min_length:
                 continue
             width = _piece_width(points[i:j + 1], distance, config.width_core)
+            if config.min_width_ratio > 0 and _width_ratio(
+                    points[i:j + 1], distance, config.width_core) < config.min_width_ratio:
+                continue
+            flanked = config.flank_max_skin >= 1.0 or _flanks_clear(
+                points[i:j + 1], width, opened, config.flank_offset, config.flank_max_skin,
+                config.flank_sides)
             if config.extend_free_ends:
                 p, q = _extend_free_end(p, q, distance, free=(k == 0 and start_node < 0)), \
                     _extend_free_end(q, p, distance, free=(k == len(vertices) - 2 and end_node < 0))
                 length = float(np.hypot(*(q - p)))
             if not min_width <= width <= max_width:
                 continue
-            torso_only = False
+            # Skin on the flanks means no limb here, but a torso has arms along its sides.
+            torso_only = not flanked
             if length < config.min_elongation * width:
-                if width < config.torso_min_width * scale:
-                    continue
                 torso_only = True
+            if torso_only and width < config.torso_min_width * scale:
+                continue
             segments.append(Segment(len(segments), (float(p[0]), float(p[1])),
                                     (float(q[0]), float(q[1])), width, nodes[k], nodes[k + 1],
                                     torso_only, nodes[k] < n_branches,
@@ -254,8 +266,10 @@ def _trace_chains(skeleton: np.ndarray):
         visited[start] = True
         current = start
         while True:
-            step = next((n for n in adjacency[current] if n >= 0 and not visited[n]), -1)
-            if step < 0:
+            for step in adjacency[current]:
+                if step >= 0 and not visited[step]:
+                    break
+            else:
                 break
             visited[step] = True
             order.append(step)
@@ -316,6 +330,68 @@ def _absorb_short_pieces(points: np.ndarray, vertices: list[int], min_length: fl
                                                   vertices[v + 1]))
         del vertices[drop]
     return vertices
+
+
+def _core(points: np.ndarray, core: float) -> np.ndarray:
+    n = len(points)
+    trim = int(n * (1 - core) / 2)
+    return points[trim:n - trim] if n - 2 * trim >= 1 else points
+
+
+def _width_ratio(points: np.ndarray, distance: np.ndarray, core: float) -> float:
+    index = np.rint(_core(points, core)).astype(np.intp)
+    values = distance[index[:, 0], index[:, 1]]
+    return float(values.min() / values.max()) if values.max() > 0 else 0.0
+
+
+def _flanks_clear(points: np.ndarray, width: float, skin: np.ndarray, offset: float,
+                  max_skin: float, sides: int) -> bool:
+    """Whether strips just outside the ribbon's two long edges are mostly not skin.
+
+    Walks the middle 70 % of the piece's skeleton pixels (every other one) and looks at a
+    perpendicular distance of w/2 + offset w on each side, using the local direction of the
+    skeleton, so gently curving limbs are measured beside themselves and not beside their
+    chord; ``sides`` strips must hold at most ``max_skin`` skin. Points outside the image count
+    as not skin: a limb leaving the frame still has a flank.
+    """
+    n = len(points)
+    if n < 3:
+        return False
+    ahead = points[np.minimum(np.arange(n) + 3, n - 1)]
+    behind = points[np.maximum(np.arange(n) - 3, 0)]
+    tangent = ahead - behind
+    norms = np.hypot(tangent[:, 0], tangent[:, 1])
+    keep = norms > 0
+    middle = np.zeros(n, bool)
+    middle[int(0.15 * n):max(int(0.85 * n), int(0.15 * n) + 1):2] = True
+    keep &= middle
+    if not keep.any():
+        return False
+    centre, tangent = points[keep], tangent[keep] / norms[keep, None]
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    rows, cols = skin.shape
+    clear = 0
+    for sign in (1.0, -1.0):
+        probe = centre + sign * (width / 2 + offset * width) * normal
+        inside = ((probe[:, 0] >= 0) & (probe[:, 0] <= rows - 1)
+                  & (probe[:, 1] >= 0) & (probe[:, 1] <= cols - 1))
+        index = np.rint(probe[inside]).astype(np.intp)
+        skin_share = float(np.count_nonzero(skin[index[:, 0], index[:, 1]])) / len(probe)
+        clear += skin_share <= max_skin
+    return clear >= sides
+
+
+def _fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
+    holes = (mask == 0).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    small = np.zeros(count, bool)
+    small[1:] = stats[1:, cv2.CC_STAT_AREA] <= max_area
+    # Background touching the border is never a hole.
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    small[edge] = False
+    filled = mask.copy()
+    filled[small[labels]] = 1
+    return filled
 
 
 def _piece_width(points: np.ndarray, distance: np.ndarray, core: float) -> float:

@@ -187,8 +187,8 @@ def log_opponent(image: np.ndarray, skin: SkinConfig) -> tuple[np.ndarray, np.nd
     """Zero-response subtraction and the log-opponent transform (spec 1.1-1.2).
 
     Returns float32 arrays ``(I, Rg, By)`` in 105 log10 units. With ``skin.noise`` the uniform
-    [0, 1) noise is drawn from a generator seeded with a CRC of the pixels, so equal inputs give
-    bit-identical outputs.
+    [0, 1) noise is a slice of a fixed random buffer at an offset given by a CRC of the pixels,
+    so equal inputs give bit-identical outputs (see :func:`_content_noise`).
     """
     rgb = image.astype(np.float32)
     if skin.zero_response:
@@ -196,8 +196,7 @@ def log_opponent(image: np.ndarray, skin: SkinConfig) -> tuple[np.ndarray, np.nd
         np.maximum(rgb, 0.0, out=rgb)
     rgb += 1.0
     if skin.noise:
-        seed = zlib.crc32(np.ascontiguousarray(image).data)
-        rgb += np.random.default_rng(seed).random(rgb.shape, dtype=np.float32)
+        rgb += _content_noise(image)
     logs = np.log10(rgb)
     logs *= skin.log_gain
     log_r, log_g, log_b = logs[..., 0], logs[..., 1], logs[..., 2]
@@ -277,6 +276,33 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError(f"image must be uint8, got {image.dtype}")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ValueError(f"image must not be empty, got {image.shape}")
+
+
+_NOISE_VALUES = 1 << 20
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_buffer() -> np.ndarray:
+    buffer = np.random.default_rng(1996).random(_NOISE_VALUES, dtype=np.float32)
+    buffer.setflags(write=False)
+    return buffer
+
+
+def _content_noise(image: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) noise of ``image``'s shape, chosen by a CRC of its pixels.
+
+    Seeding a fresh generator per image costs as much as the rest of the log transform, so the
+    values come from one cached buffer, read from an offset set by the image content (wrapping
+    around for images larger than the buffer).
+    """
+    count = image.size
+    start = zlib.crc32(np.ascontiguousarray(image).data) % _NOISE_VALUES
+    buffer = _noise_buffer()
+    if start + count <= _NOISE_VALUES:
+        values = buffer[start:start + count]
+    else:
+        values = np.resize(np.roll(buffer, -start), count)
+    return values.reshape(image.shape)
 
 
 def _zero_response(image: np.ndarray, border: int) -> float:

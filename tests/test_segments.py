@@ -102,3 +102,32 @@ def test_empty_mask_and_round_trip():
     segment = Segment(3, (1.0, 2.0), (30.0, 40.0), 9.5, 1, 2, False, True, False)
     assert Segment.from_dict(segment.to_dict()) == segment
     assert scale_point((0.0, 0.0), 4.0) == (1.5, 1.5)
+
+
+def test_small_holes_are_filled_before_the_skeleton():
+    mask = canvas()
+    mask[30:110, 40:140] = 1
+    mask[60:66, 70:78] = 0  # an "eye": 48 px, under 64 SCALE^2
+    filled = find_segments(mask.astype(bool), 1.0)
+    kept = find_segments(mask.astype(bool), 1.0, dataclasses.replace(GeometryConfig(),
+                                                                     fill_holes=0.0))
+    assert filled.skeleton_pixels < kept.skeleton_pixels  # no loop around the hole
+
+
+def test_a_piece_with_skin_on_its_flanks_is_only_a_torso_candidate():
+    # A 20-px bar is a limb segment on its own; inside a larger skin field (skin on both
+    # sides beyond a thin cut) it is not a ribbon bounded by background.
+    mask = canvas()
+    mask[60:80, 20:160] = 1
+    (alone,) = find_segments(mask.astype(bool), 1.0).segments
+    assert not alone.torso_only
+    field = canvas()
+    field[40:100, 20:160] = 1
+    field[58:60, 20:160] = 0
+    field[80:82, 20:160] = 0
+    inside = [s for s in find_segments(field.astype(bool), 1.0).segments
+              if abs(s.midpoint[0] - 69.5) < 3]
+    assert inside and all(s.torso_only for s in inside)
+    off = dataclasses.replace(GeometryConfig(), flank_max_skin=1.0)
+    assert any(not s.torso_only for s in find_segments(field.astype(bool), 1.0, off).segments
+               if abs(s.midpoint[0] - 69.5) < 3)
