@@ -33,7 +33,7 @@ _LAZY = {
     "detect": "fleck.detector",
     "Detector": "fleck.detector",
     "Detection": "fleck.detector",
-    "draw": "fleck.draw",
+    "draw": "fleck.overlay",
 }
 
 

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fleck.detector import Detector
-    from fleck.draw import draw
+    from fleck.overlay import draw
 
     if args.overlay_width is not None and args.overlay_width < 16:
         raise ValueError(f"--overlay-width must be at least 16 pixels, got {args.overlay_width}")

@@ -115,11 +115,8 @@ class Thumbnailer:
     def _overlay(self, file: str, stem: str):
         from PIL import Image
         try:
-            import types
             import fleck
             detect, draw = fleck.detect, fleck.draw
-            if isinstance(draw, types.ModuleType):  # the submodule fleck/draw.py shadows it
-                draw = draw.draw
         except (ImportError, AttributeError) as err:
             self.overlay_note = f"fleck overlay unavailable ({err})"
             return None, self.overlay_note

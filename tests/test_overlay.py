@@ -15,7 +15,7 @@ from PIL import Image
 
 import fleck
 from fleck.detector import Detection
-from fleck.draw import STYLE, draw, headline
+from fleck.overlay import STYLE, draw, headline
 from fleck.grouper import Group, Limb
 from fleck.segments import Segment
 
@@ -241,3 +241,12 @@ def test_a_resized_copy_is_drawn_in_its_own_frame_and_a_wrong_image_refused():
         draw(detection, np.zeros((240, 400, 3), np.uint8))
     with pytest.raises(fleck.ImageError):
         draw(detection, b"not an image")
+
+
+def test_fleck_draw_stays_a_function_after_the_module_is_imported():
+    import importlib
+
+    import fleck
+
+    importlib.import_module("fleck.overlay")
+    assert callable(fleck.draw) and fleck.draw is draw
