@@ -186,22 +186,21 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
             if length < min_length:
                 continue
             width = _piece_width(points[i:j + 1], distance, config.width_core)
+            if not min_width <= width <= max_width:
+                continue
             if config.min_width_ratio > 0 and _width_ratio(
                     points[i:j + 1], distance, config.width_core) < config.min_width_ratio:
                 continue
-            flanked = config.flank_max_skin >= 1.0 or _flanks_clear(
-                points[i:j + 1], width, opened, config.flank_offset, config.flank_max_skin,
-                config.flank_sides)
             if config.extend_free_ends:
                 p, q = _extend_free_end(p, q, distance, free=(k == 0 and start_node < 0)), \
                     _extend_free_end(q, p, distance, free=(k == len(vertices) - 2 and end_node < 0))
                 length = float(np.hypot(*(q - p)))
-            if not min_width <= width <= max_width:
-                continue
+            torso_only = length < config.min_elongation * width
             # Skin on the flanks means no limb here, but a torso has arms along its sides.
-            torso_only = not flanked
-            if length < config.min_elongation * width:
-                torso_only = True
+            if not torso_only and config.flank_max_skin < 1.0:
+                torso_only = not _flanks_clear(points[i:j + 1], width, opened,
+                                               config.flank_offset, config.flank_max_skin,
+                                               config.flank_sides)
             if torso_only and width < config.torso_min_width * scale:
                 continue
             segments.append(Segment(len(segments), (float(p[0]), float(p[1])),
