@@ -287,6 +287,8 @@ def _read_path(path, label: str) -> bytes:
             if info.st_size == 0:
                 raise ImageError(label, "empty file (0 bytes)")
             return f.read()
+    except ImageError:  # our own refusals above; ImageError is a ValueError, caught below
+        raise
     except FileNotFoundError:
         raise ImageError(label, "no such file") from None
     except IsADirectoryError:

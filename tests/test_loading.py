@@ -402,7 +402,8 @@ def test_permission_error_is_named(tmp_path, monkeypatch):
 
 def test_zero_bytes(tmp_path):
     path = _write(tmp_path, "empty.jpg", b"")
-    _raises(path, str(path), "empty file (0 bytes)")
+    error = _raises(path, str(path), "empty file (0 bytes)")
+    assert error.reason == "empty file (0 bytes)"  # not re-wrapped as "cannot read file (...)"
     _raises(io.BytesIO(b""), "<file object>", "empty file (0 bytes)")
     _raises(b"", "<bytes>", "empty")
 
