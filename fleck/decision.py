@@ -74,7 +74,7 @@ def decide(skin_fraction: float, passes_skin: bool, *, n_limbs: int, groups: tup
                   f"skin {100 * skin_fraction:.0f} %")
         return Decision(True, min(score, 1.0), threshold, winner.kind, reason, best)
 
-    evidence = 0.5 * min(skin_fraction / f0, 1.0)
+    evidence = 0.5 * (min(skin_fraction / f0, 1.0) if f0 > 0 else 1.0)
     if passes_skin:
         evidence += 0.3 * min(n_limbs / 4, 1.0) + 0.2 * min(best_coverage / c0, 1.0)
     score = threshold * evidence

@@ -77,7 +77,9 @@ class Detection:
     def summary(self) -> dict:
         """The compact record ``fleck scan`` writes per image."""
         return {
-            "decision": self.decision, "score": round(self.score, 6),
+            # The score is kept exact: rounded, 0.4999999 would read back as 0.5 with decision
+            # False, breaking decision == (score >= threshold).
+            "decision": self.decision, "score": self.score,
             "threshold": self.threshold, "skin_fraction": round(self.skin_fraction, 6),
             "passes_skin": self.passes_skin, "rule": self.rule, "reason": self.reason,
             "groups": self.group_counts(),

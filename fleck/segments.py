@@ -413,6 +413,9 @@ def _extend_free_end(end: np.ndarray, other: np.ndarray, distance: np.ndarray,
     norm = float(np.hypot(*direction))
     if norm == 0:
         return end
-    r = int(np.clip(round(end[0]), 0, distance.shape[0] - 1))
-    c = int(np.clip(round(end[1]), 0, distance.shape[1] - 1))
-    return end + direction / norm * float(distance[r, c])
+    rows, cols = distance.shape
+    r = int(np.clip(round(end[0]), 0, rows - 1))
+    c = int(np.clip(round(end[1]), 0, cols - 1))
+    extended = end + direction / norm * float(distance[r, c])
+    # A limb cut by the frame ends at the frame, not beyond it.
+    return np.clip(extended, (0.0, 0.0), (rows - 1.0, cols - 1.0))

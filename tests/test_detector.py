@@ -144,7 +144,7 @@ def test_json_round_trip_keeps_structure_and_values(figures):
         for name in ("decision", "rule", "reason", "threshold", "passes_skin", "image_size",
                      "deciding_group", "bailed_out", "truncated", "config"):
             assert getattr(back, name) == getattr(det, name), name
-        assert back.score == pytest.approx(det.score, abs=1e-6)
+        assert back.score == det.score and back.decision == (back.score >= back.threshold)
         assert back.decision == (back.score >= back.threshold)
         assert back.skin_fraction == pytest.approx(det.skin_fraction, abs=1e-6)
         assert len(back.segments) == len(det.segments)
@@ -215,3 +215,21 @@ def test_bad_file_raises_image_error_naming_it(tmp_path, content):
 def test_missing_file_raises_image_error_naming_it(tmp_path):
     with pytest.raises(fleck.ImageError, match="nowhere.png"):
         Detector().detect(tmp_path / "nowhere.png")
+
+
+def test_segment_ends_stay_inside_the_image():
+    from fleck import synth
+    for seed in range(8):
+        scene = synth.figure(seed)
+        rows, cols = scene.image.shape[:2]
+        for segment in fleck.detect(scene.image).segments:
+            for row, col in (segment.p, segment.q):
+                assert -0.5 <= row <= rows - 0.5 and -0.5 <= col <= cols - 0.5
+
+
+def test_score_is_defined_with_the_skin_gate_off():
+    from fleck.decision import decide
+    from fleck.config import SkinConfig
+    verdict = decide(0.1, True, n_limbs=0, groups=(), bailed_out=None,
+                     skin=SkinConfig(min_skin_fraction=0.0))
+    assert 0 <= verdict.score < verdict.threshold
