@@ -200,7 +200,7 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
             if not torso_only and config.flank_max_skin < 1.0:
                 torso_only = not _flanks_clear(points[i:j + 1], width, opened,
                                                config.flank_offset, config.flank_max_skin,
-                                               config.flank_sides)
+                                               config.flank_sides, config.frame_is_edge)
             if torso_only and width < config.torso_min_width * scale:
                 continue
             segments.append(Segment(len(segments), (float(p[0]), float(p[1])),
@@ -344,14 +344,15 @@ def _width_ratio(points: np.ndarray, distance: np.ndarray, core: float) -> float
 
 
 def _flanks_clear(points: np.ndarray, width: float, skin: np.ndarray, offset: float,
-                  max_skin: float, sides: int) -> bool:
+                  max_skin: float, sides: int, frame_is_edge: bool = False) -> bool:
     """Whether strips just outside the ribbon's two long edges are mostly not skin.
 
     Walks the middle 70 % of the piece's skeleton pixels (every other one) and looks at a
     perpendicular distance of w/2 + offset w on each side, using the local direction of the
     skeleton, so gently curving limbs are measured beside themselves and not beside their
-    chord; ``sides`` strips must hold at most ``max_skin`` skin. Points outside the image count
-    as not skin: a limb leaving the frame still has a flank.
+    chord; ``sides`` strips must hold at most ``max_skin`` skin. Unless ``frame_is_edge``, probes
+    beyond the frame are ignored and a side mostly beyond it is not clear: the frame is not an
+    object's edge.
     """
     n = len(points)
     if n < 3:
@@ -375,8 +376,11 @@ def _flanks_clear(points: np.ndarray, width: float, skin: np.ndarray, offset: fl
         inside = ((probe[:, 0] >= 0) & (probe[:, 0] <= rows - 1)
                   & (probe[:, 1] >= 0) & (probe[:, 1] <= cols - 1))
         index = np.rint(probe[inside]).astype(np.intp)
-        skin_share = float(np.count_nonzero(skin[index[:, 0], index[:, 1]])) / len(probe)
-        clear += skin_share <= max_skin
+        in_skin = float(np.count_nonzero(skin[index[:, 0], index[:, 1]]))
+        if frame_is_edge:  # beyond the frame counts as background
+            clear += in_skin / len(probe) <= max_skin
+        elif 2 * len(index) >= len(probe):  # else no evidence; mostly beyond it: not clear
+            clear += in_skin / len(index) <= max_skin
     return clear >= sides
 
 

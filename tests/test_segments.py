@@ -131,3 +131,16 @@ def test_a_piece_with_skin_on_its_flanks_is_only_a_torso_candidate():
     off = dataclasses.replace(GeometryConfig(), flank_max_skin=1.0)
     assert any(not s.torso_only for s in find_segments(field.astype(bool), 1.0, off).segments
                if abs(s.midpoint[0] - 69.5) < 3)
+
+
+def test_a_skin_strip_along_the_frame_is_not_a_limb():
+    mask = canvas()
+    mask[0:16, 20:160] = 1  # skin between the top edge of the frame and something else
+    (strip,) = find_segments(mask.astype(bool), 1.0).segments
+    assert strip.torso_only  # kept only as a torso candidate
+    framed = find_segments(mask.astype(bool), 1.0,
+                           dataclasses.replace(GeometryConfig(), frame_is_edge=True)).segments
+    assert framed and not framed[0].torso_only
+    moved = canvas()
+    moved[30:46, 20:160] = 1  # the same strip away from the frame is a limb segment
+    assert not find_segments(moved.astype(bool), 1.0).segments[0].torso_only
