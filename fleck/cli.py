@@ -14,7 +14,7 @@ from fleck import __version__
 from fleck.errors import ImageError
 
 # Each name is a module fleck/commands/<name>.py with register(subparsers).
-COMMANDS = ("skin", "detect", "occlude", "compare")
+COMMANDS = ("skin", "detect", "occlude", "compare", "scan")
 
 
 def build_parser() -> argparse.ArgumentParser:

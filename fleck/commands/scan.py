@@ -1,0 +1,85 @@
+"""``fleck scan PATH... -o results.jsonl``: the detector over files and folders, in parallel.
+
+The work is done by :func:`fleck.scan.scan`; this module is the command-line face.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DESCRIPTION = """\
+Run the detector on every image in PATH (files, and folders walked recursively; images are
+recognised by content as well as by name) in parallel worker processes. Each finished image is
+appended to the results file as one JSON line and flushed, so a scan that is killed loses only
+the images in flight: run the same command with --resume to finish it (a torn last line is
+repaired). Ctrl-C stops cleanly: images in flight are finished and written (press it again to
+abandon them).
+"""
+
+EPILOG = """\
+records (one JSON object per line, in completion order):
+  {"path": ..., "status": "ok", "decision", "score", "threshold", "skin_fraction",
+   "passes_skin", "rule", "reason", "groups": {kind: count}, "times_ms": {stage: ms},
+   "width", "height"}
+  {"path": ..., "status": "error", "error": "<reason>"}
+  Paths are as given, joined with the names found in folders (relative paths stay relative).
+
+folders: hidden entries (.name) are skipped; links are followed, each folder walked once; a
+file with an image extension that is not an image becomes an error record, other non-images
+are ignored. A file named on the command line is always attempted.
+
+exit status:
+  0    every image scanned
+  1    some images failed (error records; each named on stderr unless --quiet)
+  2    usage error, a PATH that does not exist, or no images found
+  130  interrupted (Ctrl-C or SIGTERM); what finished is in the results file
+
+example:
+  fleck scan data_samples/ -o results.jsonl --csv results.csv --overlays overlays/
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "scan", help="run the detector over files and folders, writing results.jsonl",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and folders")
+    parser.add_argument("-o", "--output", required=True, metavar="RESULTS.jsonl",
+                        help="results file, JSON Lines (overwritten unless --resume)")
+    parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                        help="worker processes (default: all cores)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the records already in the results file and skip their "
+                             "images (repairs a torn last line)")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="also write the records as CSV (path, status, decision, score, "
+                             "skin_fraction, passes_skin, rule, segments, limbs, group "
+                             "counts, total_ms, error)")
+    parser.add_argument("--overlays", metavar="DIR",
+                        help="write the explained overlay (PNG) of every flagged image to "
+                             "DIR/<image path>.png")
+    parser.add_argument("--config", default="fleck1996",
+                        help="detector configuration: fleck1996 (default) or kapur")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
+                             "(pip install 'fleck[dask]'; every worker must see the same paths)")
+    parser.add_argument("--chunk", type=int, default=None, metavar="N",
+                        help="images per task sent to a worker (default 4)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar, no per-image failure lines, no summary")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fleck.scan import SCAN, scan
+
+    summary = scan(args.paths, args.output, config=args.config, jobs=args.jobs,
+                   resume=args.resume, csv=args.csv, overlays=args.overlays, quiet=args.quiet,
+                   scheduler=args.scheduler, chunk=args.chunk or SCAN.chunk)
+    if summary.images == 0 and summary.skipped == 0 and not summary.interrupted:
+        print(f"fleck scan: error: no images found in {' '.join(args.paths)}", file=sys.stderr)
+    elif not args.quiet:
+        print(summary.line(), flush=True)
+    return summary.exit_code
