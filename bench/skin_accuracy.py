@@ -5,6 +5,8 @@ computes pooled pixel precision, recall and F1 of
 
 * ``fleck1996`` -- fleck.skin.skin_filter with FLECK_1996 (default working size),
 * ``kapur``     -- the same with the KAPUR variant,
+* ``fitted``    -- the same with the FITTED configuration (issue 8: fitted colour table,
+  Fleck's texture and growth; fleck.skin_model),
 * ``chai_ngan`` -- the YCrCb box of Chai & Ngan (1999), on the full-resolution image,
 * ``kovac``     -- the RGB daylight rule of Kovac et al. (2003), on the full-resolution image.
 
@@ -43,14 +45,15 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
-from fleck.config import FLECK_1996, KAPUR, FleckConfig, SkinConfig  # noqa: E402
+from fleck.config import FITTED, FLECK_1996, KAPUR, FleckConfig, SkinConfig  # noqa: E402
 from fleck.skin import log_opponent, scaled_radius, skin_filter  # noqa: E402
 from fleck.skin_rules import chai_ngan_ycrcb, kovac_rgb  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 MASK_DATASETS = ("pratheepan", "abdomen", "fasseg_frontal02", "ecu_subset", "vdm")
 FAILURE_DATASETS = ("pratheepan", "abdomen")  # their dev rows: the failure analysis set
-METHODS = ("fleck1996", "kapur", "chai_ngan", "kovac")
+METHODS = ("fleck1996", "kapur", "fitted", "chai_ngan", "kovac")
+FLECK_CONFIGS = {"fleck1996": FLECK_1996, "kapur": KAPUR, "fitted": FITTED}
 # Individual Typology Angle bins (Chardon et al. 1991; Del Bino & Bernerd 2013), degrees.
 ITA_BINS = (("very light", 55.0, np.inf), ("light", 41.0, 55.0), ("intermediate", 28.0, 41.0),
             ("tan", 10.0, 28.0), ("brown", -30.0, 10.0), ("dark", -np.inf, -30.0))
@@ -259,6 +262,12 @@ def uci_colour_only(data: Path) -> dict[str, Counts]:
         for label, predicted in (("stage-1 colour", stage1), ("lenient colour", lenient)):
             counts = results.setdefault(f"{config.name} {label}", Counts())
             counts.add(predicted, truth)
+    from fleck.skin_model import colour_llr
+
+    llr = colour_llr(rgb, FITTED)  # no zero response, no noise, no median
+    for label, threshold in (("stage-1 colour", FITTED.skin.table_stage1_min),
+                             ("lenient colour", FITTED.skin.table_stage2_min)):
+        results.setdefault(f"fitted {label}", Counts()).add(llr >= threshold, truth)
     for name, rule in (("chai_ngan", chai_ngan_ycrcb), ("kovac", kovac_rgb)):
         results.setdefault(name, Counts()).add(rule(rgb), truth)
     return results
@@ -277,7 +286,7 @@ def accuracy_run(data: Path, rows: list[dict], *, limit: int | None) -> dict:
     failure: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     ita_pixel: dict[tuple, Counts] = defaultdict(Counts)  # (method, bin) -> counts on GT skin
     ita_image: dict[tuple, Counts] = defaultdict(Counts)
-    ita_image_n: dict[str, int] = defaultdict(int)
+    ita_image_n: dict[tuple, int] = defaultdict(int)  # (split, bin) -> images
     for row in _limited(rows, limit):
         label = row_label(row)
         image, truth = load_pair(data, row)
@@ -286,14 +295,14 @@ def accuracy_run(data: Path, rows: list[dict], *, limit: int | None) -> dict:
         predicted, maps = {}, None
         for method in METHODS:
             start = time.perf_counter()
-            if method in ("fleck1996", "kapur"):
-                config = FLECK_1996 if method == "fleck1996" else KAPUR
-                mask = skin_filter(image, config).mask_at(truth.shape)
+            if method in FLECK_CONFIGS:
+                mask = skin_filter(image, FLECK_CONFIGS[method]).mask_at(truth.shape)
             else:
                 mask = (chai_ngan_ycrcb if method == "chai_ngan" else kovac_rgb)(image)
             ms[(label, method)].append((time.perf_counter() - start) * 1e3)
             predicted[method] = mask
             counts[(label, method)].add(mask, truth)
+        _add_skin_tones(row["split"], image, truth, predicted, ita_pixel, ita_image, ita_image_n)
         if not analyse:
             continue
         result = skin_filter(image, FLECK_1996, keep_maps=True)  # untimed: keeps its maps
@@ -309,29 +318,33 @@ def accuracy_run(data: Path, rows: list[dict], *, limit: int | None) -> dict:
             table["coverage"][name] += n
         table["coverage"]["skin pixels"] += int(np.count_nonzero(truth))
         table["coverage"]["near boundary"] += int(np.count_nonzero(truth & near))
-        ita = ita_degrees(image)
-        bins = ita_bin_index(ita)[truth]
-        if truth.any():
-            image_bin = ITA_BINS[int(ita_bin_index(np.median(ita[truth])))][0]
-            ita_image_n[image_bin] += 1
-        for method, mask in predicted.items():
-            hit = mask[truth]
-            for i, (name, _, _) in enumerate(ITA_BINS):
-                in_bin = bins == i
-                ita_pixel[(method, name)].add(hit[in_bin], np.ones(int(in_bin.sum()), bool))
-            if truth.any():
-                ita_image[(method, image_bin)].add(hit, np.ones(hit.size, bool))
     return {
         "images": {f"{d}|{s}": n for (d, s), n in images.items()},
         "accuracy": {f"{d}|{s}|{m}": {**c.to_dict(), "ms_per_image": float(np.mean(ms[((d, s), m)]))}
                      for ((d, s), m), c in counts.items()},
         "failure": json.loads(json.dumps(failure)),
-        "ita_pixel": {f"{m}|{b}": {"recall": c.recall, "skin_pixels": c.tp + c.fn}
-                      for (m, b), c in ita_pixel.items()},
-        "ita_image": {f"{m}|{b}": {"recall": c.recall, "skin_pixels": c.tp + c.fn,
-                                   "images": ita_image_n[b]}
-                      for (m, b), c in ita_image.items()},
+        "ita_pixel": {f"{sp}|{m}|{b}": {"recall": c.recall, "skin_pixels": c.tp + c.fn}
+                      for (sp, m, b), c in ita_pixel.items()},
+        "ita_image": {f"{sp}|{m}|{b}": {"recall": c.recall, "skin_pixels": c.tp + c.fn,
+                                        "images": ita_image_n[(sp, b)]}
+                      for (sp, m, b), c in ita_image.items()},
     }
+
+
+def _add_skin_tones(split, image, truth, predicted, ita_pixel, ita_image, ita_image_n) -> None:
+    """Recall per ITA bin: each GT skin pixel by its own ITA, and each image by its median."""
+    if not truth.any():
+        return
+    ita = ita_degrees(image)
+    bins = ita_bin_index(ita)[truth]
+    image_bin = ITA_BINS[int(ita_bin_index(np.median(ita[truth])))][0]
+    ita_image_n[(split, image_bin)] += 1
+    for method, mask in predicted.items():
+        hit = mask[truth]
+        for i, (name, _, _) in enumerate(ITA_BINS):
+            in_bin = bins == i
+            ita_pixel[(split, method, name)].add(hit[in_bin], np.ones(int(in_bin.sum()), bool))
+        ita_image[(split, method, image_bin)].add(hit, np.ones(hit.size, bool))
 
 
 def _best_of(repeats: int, call) -> tuple[object, float]:
@@ -441,25 +454,7 @@ def report(results: dict) -> str:
         lines += failure_report(failure)
     ita_pixel, ita_image = (acc or {}).get("ita_pixel"), (acc or {}).get("ita_image")
     if ita_pixel:
-        lines += ["## Recall per skin tone (dev: pratheepan + abdomen dev)", "",
-                  "ITA = arctan((L* - 50) / b*) in degrees. *pixels*: each ground-truth skin "
-                  "pixel binned by its own ITA (shading moves pixels between bins); *images*: "
-                  "each image binned by the median ITA of its skin, recall pooled.", "",
-                  "| ITA bin | GT px | " + " | ".join(METHODS) + " | images | GT px | "
-                  + " | ".join(METHODS) + " |",
-                  "|---|---:|" + "---:|" * len(METHODS) + "---:|---:|" + "---:|" * len(METHODS)]
-        for name, _, _ in ITA_BINS:
-            px = ita_pixel[f"fleck1996|{name}"]["skin_pixels"]
-            row = f"| {name} | {px:,} | " + " | ".join(
-                _pct(ita_pixel[f"{m}|{name}"]["recall"]) if px else "-" for m in METHODS)
-            im = ita_image.get(f"fleck1996|{name}")
-            if im:
-                row += f" | {im['images']} | {im['skin_pixels']:,} | " + " | ".join(
-                    _pct(ita_image[f"{m}|{name}"]["recall"]) for m in METHODS) + " |"
-            else:
-                row += " | 0 | 0 |" + " - |" * len(METHODS)
-            lines.append(row)
-        lines.append("")
+        lines += ita_report(ita_pixel, ita_image or {})
     study = results.get("working_sizes")
     if study:
         ref = study["kovac_ms_per_image"]
@@ -492,6 +487,44 @@ def report(results: dict) -> str:
                          + " | ".join(_pct(c["missed"][n] / total) for n in CAUSES) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def ita_report(ita_pixel: dict, ita_image: dict) -> list[str]:
+    """Recall per skin-tone bin, one table per split, with each method's worst/best ratio."""
+    lines = []
+    for split in ("dev", "heldout"):
+        if not any(key.startswith(split + "|") for key in ita_pixel):
+            continue
+        lines += [f"## Recall per skin tone ({split}: all masked datasets pooled)", "",
+                  "ITA = arctan((L* - 50) / b*) in degrees. *pixels*: each ground-truth skin "
+                  "pixel binned by its own ITA (shading moves pixels between bins); *images*: "
+                  "each image binned by the median ITA of its skin, recall pooled. Last row: "
+                  "worst bin / best bin (bins with >= 1 % of the skin pixels).", "",
+                  "| ITA bin | GT px | " + " | ".join(METHODS) + " | images | GT px | "
+                  + " | ".join(METHODS) + " |",
+                  "|---|---:|" + "---:|" * len(METHODS) + "---:|---:|" + "---:|" * len(METHODS)]
+        total = sum(ita_pixel.get(f"{split}|fleck1996|{n}", {}).get("skin_pixels", 0)
+                    for n, _, _ in ITA_BINS)
+        recalls = defaultdict(list)
+        for name, _, _ in ITA_BINS:
+            px = ita_pixel.get(f"{split}|fleck1996|{name}", {}).get("skin_pixels", 0)
+            row = f"| {name} | {px:,} | " + " | ".join(
+                _pct(ita_pixel[f"{split}|{m}|{name}"]["recall"]) if px else "-" for m in METHODS)
+            if px >= 0.01 * total:
+                for m in METHODS:
+                    recalls[m].append(ita_pixel[f"{split}|{m}|{name}"]["recall"])
+            im = ita_image.get(f"{split}|fleck1996|{name}")
+            if im:
+                row += f" | {im['images']} | {im['skin_pixels']:,} | " + " | ".join(
+                    _pct(ita_image[f"{split}|{m}|{name}"]["recall"]) for m in METHODS) + " |"
+            else:
+                row += " | 0 | 0 |" + " - |" * len(METHODS)
+            lines.append(row)
+        lines.append("| worst / best (pixels) | | " + " | ".join(
+            f"{min(recalls[m]) / max(max(recalls[m]), 1e-9):.2f}" if recalls[m] else "-"
+            for m in METHODS) + " | | |" + " |" * len(METHODS))
+        lines.append("")
+    return lines
 
 
 def failure_report(failure: dict) -> list[str]:

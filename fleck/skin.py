@@ -8,7 +8,9 @@ Steps (spec 1.1-1.10): zero-response subtraction; log-opponent I, Rg, By with a 
 noise term; median smoothing of Rg, By; texture = median(|I - median(I)|); hue = atan2(Rg, By),
 saturation = hypot(Rg, By); stage 1 = low texture AND inside one of two hue/saturation boxes;
 growth = pixels whose disk of radius 24 SCALE holds >= 1/8 stage-1 pixels; stage 2 = grown AND a
-lenient hue/saturation test; the image passes when >= 30 % of it is skin.
+lenient hue/saturation test; the image passes when >= 30 % of it is skin. With
+``colour_model='table'`` (the ``fitted`` configuration, issue 8) both colour tests are
+thresholds on a fitted log-likelihood-ratio table instead (fleck.skin_model).
 
 Deviations, all recorded in ``fleck.config.SkinConfig``:
 * the zero response is capped at ``zero_response_max`` (images without dark pixels);
@@ -138,7 +140,8 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
     image : (M, N, 3) uint8 ndarray, RGB
     config : SkinConfig (or a FleckConfig / name, whose ``.skin`` is used)
     keep_maps : bool
-        Keep stage1, grown, texture, hue, saturation and intensity in ``SkinMap.maps``.
+        Keep stage1, grown, texture, hue, saturation and intensity in ``SkinMap.maps`` (and
+        ``llr``, the fitted table's value, when ``colour_model='table'``).
 
     Raises
     ------
@@ -153,12 +156,22 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
     rg = _median(rg, scaled_radius(skin.chroma_median_radius, scale), skin, signed=True)
     by = _median(by, scaled_radius(skin.chroma_median_radius, scale), skin, signed=True)
     difference = texture_difference(intensity, scale, skin)
-    saturation, hue = cv2.cartToPolar(by, rg, angleInDegrees=True)
-    hue[hue > 180.0] -= 360.0  # atan2(Rg, By) in (-180, 180]
+    colour_maps = {}
+    if skin.colour_model == "table":  # issue 8: fitted colour test, same texture and growth
+        from fleck.skin_model import load_table
 
-    stage1 = texture_at_most(difference, skin.texture_max, scale, skin)
-    stage1 &= _in_boxes(hue, saturation, skin.stage1_boxes)
-    lenient = _in_boxes(hue, saturation, (skin.stage2_hue + skin.stage2_sat,))
+        llr = load_table(skin.colour_table).lookup(rg, by, intensity)
+        stage1 = texture_at_most(difference, skin.texture_max, scale, skin)
+        stage1 &= llr >= skin.table_stage1_min
+        lenient = llr >= skin.table_stage2_min
+        colour_maps["llr"] = llr
+    else:
+        saturation, hue = cv2.cartToPolar(by, rg, angleInDegrees=True)
+        hue[hue > 180.0] -= 360.0  # atan2(Rg, By) in (-180, 180]
+
+        stage1 = texture_at_most(difference, skin.texture_max, scale, skin)
+        stage1 &= _in_boxes(hue, saturation, skin.stage1_boxes)
+        lenient = _in_boxes(hue, saturation, (skin.stage2_hue + skin.stage2_sat,))
     if skin.stage2_texture_max is not None:
         lenient &= texture_at_most(difference, skin.stage2_texture_max, scale, skin)
 
@@ -175,10 +188,13 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
     fraction = float(np.count_nonzero(final)) / final.size
     maps = {}
     if keep_maps:
+        if skin.colour_model == "table":
+            saturation, hue = cv2.cartToPolar(by, rg, angleInDegrees=True)
+            hue[hue > 180.0] -= 360.0
         texture = _median_u8(difference, scaled_radius(skin.texture_radius, scale), skin)
         maps = {"stage1": stage1, "grown": grown, "texture": texture.astype(np.float32) * 0.25,
                 "hue": hue,
-                "saturation": saturation, "intensity": intensity}
+                "saturation": saturation, "intensity": intensity, **colour_maps}
     return SkinMap(mask=final, fraction=fraction, passes=fraction >= skin.min_skin_fraction,
                    scale=scale, input_shape=image.shape[:2], maps=maps)
 

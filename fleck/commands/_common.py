@@ -20,7 +20,7 @@ import numpy as np
 from fleck.config import FleckConfig, get_config
 from fleck.errors import ImageError
 
-CONFIG_NAMES = ("fleck1996", "kapur")
+CONFIG_NAMES = ("fleck1996", "kapur", "fitted")
 
 
 def working_size(text: str) -> int | None:
@@ -42,17 +42,33 @@ def working_size(text: str) -> int | None:
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", choices=CONFIG_NAMES, default="fleck1996",
-                        help="detector configuration (default fleck1996: the paper's skin "
-                             "filter; kapur: Kapur's 1997 skin boxes)")
+    parser.add_argument("--skin-model", choices=CONFIG_NAMES, default=None,
+                        help="skin model, i.e. detector configuration (default fleck1996: the "
+                             "paper's skin filter; kapur: Kapur's 1997 skin boxes; fitted: a "
+                             "colour table fitted to data, with Fleck's texture and growth)")
+    parser.add_argument("--config", choices=CONFIG_NAMES, default=None,
+                        help="the same as --skin-model (kept for compatibility)")
     parser.add_argument("--working-size", type=working_size, default=argparse.SUPPRESS,
                         metavar="N",
                         help="shrink images so that height + width = N before the skin filter "
                              "(default: the configuration's, 320), or 'native' for full size")
 
 
+def config_name(args: argparse.Namespace) -> str:
+    """The configuration named by ``--skin-model`` / ``--config`` (default fleck1996).
+
+    >>> config_name(argparse.Namespace(skin_model="fitted", config=None))
+    'fitted'
+    """
+    chosen = {getattr(args, "skin_model", None), getattr(args, "config", None)} - {None}
+    if len(chosen) > 1:
+        raise ValueError(f"--skin-model {args.skin_model} and --config {args.config} disagree; "
+                         "give one of them")
+    return chosen.pop() if chosen else "fleck1996"
+
+
 def resolve_config(args: argparse.Namespace) -> FleckConfig:
-    config = get_config(args.config)
+    config = get_config(config_name(args))
     if hasattr(args, "working_size"):  # absent unless given: keep the configuration's own
         config = config.replace(working_size=args.working_size)
     return config
