@@ -271,6 +271,7 @@ class _Job:
 
 
 _WORKER_JOB: _Job | None = None
+_INHERITED_SCORERS: list[dict] = []
 
 
 def _init_worker(job: _Job, forked: bool) -> None:
@@ -278,10 +279,13 @@ def _init_worker(job: _Job, forked: bool) -> None:
     _WORKER_JOB = job
     if not forked:  # a forked child inherits 1 from the parent; setting it there can deadlock
         cv2.setNumThreads(1)  # one process per core already; nested thread pools only contend
-    # Models built in the parent (e.g. an ONNX session) do not survive fork: rebuild by name.
+    # Models built in the parent (e.g. an ONNX session) do not survive fork: rebuild them by
+    # name. The inherited ones are kept referenced, never destroyed here: their destructors
+    # would wait for thread pools that only exist in the parent, and hang.
     from fleck import scorers
 
-    scorers._BUILT.clear()
+    _INHERITED_SCORERS.append(scorers._BUILT)
+    scorers._BUILT = {}
 
 
 def _worker_score(indices: np.ndarray) -> np.ndarray:
@@ -545,7 +549,11 @@ def plot_occlusion(result: OcclusionMap, image: np.ndarray, *, ax: Any = None,
                      interpolation="bilinear")
     label = "mean 1 - score, window hidden" if result.variant == "occlude" \
         else "mean score of window"
-    ax.figure.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label=label)
+    bar = ax.figure.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label=label)
+    if result.variant == "occlude" and vmin <= 1 - result.base_score <= vmax:
+        # Where hiding changes nothing: above it hiding lowers the score, below it raises it.
+        bar.ax.axhline(1 - result.base_score, color="cyan", linewidth=2)
+        bar.set_label(label + " (cyan: no change)")
     ax.set_axis_off()
     ax.set_title(title or f"{result.variant}: window {result.window}, stride {result.stride}, "
                           f"score {result.base_score:.2f}", fontsize=9)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pickle
 import sys
 
@@ -371,3 +372,26 @@ def test_spawned_workers_rebuild_a_named_scorer():
     spawned = occlusion_map(image, "fleck.scorers:mean_brightness", window=4, stride=2,
                             batch_size=4, jobs=2, mp_context="spawn")
     np.testing.assert_array_equal(serial.map, spawned.map)
+
+
+class _DiesIfDestroyedInChild:
+    """Stands in for an ONNX session: destroying it in a forked child would hang (here: exit)."""
+
+    def __init__(self):
+        self.parent = os.getpid()
+
+    def __call__(self, image):
+        return 0.5
+
+    def __del__(self):
+        if os.getpid() != self.parent:
+            os._exit(7)
+
+
+def test_forked_workers_do_not_destroy_models_built_in_the_parent(monkeypatch):
+    from fleck import scorers
+
+    monkeypatch.setattr(scorers, "_BUILT", {"parent_model": _DiesIfDestroyedInChild()})
+    result = occlusion_map(make_image(seed=12), red_fraction_in_box, window=4, stride=2,
+                           batch_size=4, jobs=2, mp_context="fork")
+    assert result.positions == 48

@@ -39,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fill", default="grey",
                         help=f"occluder: {', '.join(NAMED_FILLS)} (default grey = 128,128,128) "
                              "or R,G,B")
-    parser.add_argument("--jobs", type=int, default=0,
-                        help="worker processes (default 0 = one per CPU)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="worker processes; 0 = one per CPU (default: one per CPU for "
+                             "fleck, 1 for the CNNs, whose runtime already uses every core)")
     parser.add_argument("--working-size", type=int, default=None, metavar="N",
                         help="shrink the image so that height + width = N first (faster; "
                              "window and stride shrink with it)")
@@ -77,6 +78,15 @@ def npy_paths(output: Path, models: list[str]) -> dict[str, Path]:
     return {m: output.with_suffix(f".{re.sub(r'[^A-Za-z0-9_-]+', '_', m)}.npy") for m in models}
 
 
+def default_jobs(model: str, jobs: int | None) -> int:
+    """``--jobs`` as given, else 1 for a CNN (ONNX Runtime threads itself), else every CPU."""
+    from fleck.scorers import CNN_MODELS
+
+    if jobs is not None:
+        return jobs
+    return 1 if model in CNN_MODELS else 0
+
+
 def run(args: argparse.Namespace) -> int:
     import fleck
     from fleck.occlusion import occlusion_map, save_occlusion_figure
@@ -93,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     for name, scorer in scorers.items():
         results[name] = occlusion_map(
             image, scorer, window=args.window, stride=args.stride, variant=args.variant,
-            fill=fill, batch_size=args.batch_size, jobs=args.jobs,
+            fill=fill, batch_size=args.batch_size, jobs=default_jobs(name, args.jobs),
             working_size=args.working_size, progress=show_progress)
 
     output.parent.mkdir(parents=True, exist_ok=True)
