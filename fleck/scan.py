@@ -50,12 +50,10 @@ from __future__ import annotations
 
 import csv as csv_module
 import errno
-import io
 import json
 import multiprocessing
 import os
 import signal
-import stat
 import sys
 import threading
 import time
@@ -859,7 +857,8 @@ class _LocalPool:
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.jobs, mp_context=_process_context(),
                                    initializer=_init_worker,
-                                   initargs=(_WORKER_CLASS, os.getpid(), self.config, self.overlays))
+                                   initargs=(_WORKER_CLASS, os.getpid(), self.config,
+                                             self.overlays))
 
     def submit(self, batch: list[str]) -> Future:
         # Workers are created inside submit; they must not be born with the parent's signal
