@@ -89,17 +89,25 @@ def test_explicit_files_are_always_attempted_and_never_repeated(tree):
     assert found == ["notes.txt", *EXPECTED[1:], "a.jpg"]
 
 
-def test_walk_errors_are_reported_not_raised(tree):
-    locked = tree / "sub" / "deeper"
-    if os.geteuid() == 0:
-        pytest.skip("root can list any folder")
-    locked.chmod(0)
-    try:
-        errors = []
-        found = relative(find_images([tree], on_error=lambda p, r: errors.append((p, r))), tree)
-    finally:
-        locked.chmod(0o755)
-    assert "sub/deeper/d.png" not in found and errors and "cannot list" in errors[0][1]
+def test_walk_errors_are_reported_not_raised(tree, monkeypatch):
+    locked = str(tree / "sub" / "deeper")
+    real_scandir = os.scandir
+
+    def scandir(path):  # chmod 0 does not stop root, so refuse the listing here
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    errors = []
+    found = relative(find_images([tree], on_error=lambda p, r: errors.append((p, r))), tree)
+    assert found == [p for p in EXPECTED if not p.startswith("sub/deeper/")]
+    assert errors == [(locked, "cannot list folder: Permission denied")]
+    # In a scan, the folder becomes an error record (once, even when resumed).
+    out = tree.parent / "r.jsonl"
+    assert scan([tree], out, jobs=1).failed == 2
+    assert scan([tree], out, jobs=1, resume=True).images == 0
+    assert by_path(read_results(out))[locked]["status"] == "error"
 
 
 def test_overlay_path_mirrors_the_image_path():
