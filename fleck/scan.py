@@ -33,7 +33,8 @@ Walking (:func:`find_images`):
 ``resume=True`` reads the existing results, truncates a torn last line (a scan killed while
 writing), and skips every path already recorded (ok or error; paths are compared as absolute
 paths, so resume from the same working directory when the recorded paths are relative).
-Without ``resume`` the results file is started afresh.
+Without ``resume`` a results file that already holds records is refused (``FileExistsError``)
+unless ``overwrite``: re-running a long scan without ``--resume`` must not throw its results away.
 
 >>> import os, tempfile, numpy as np
 >>> from PIL import Image
@@ -709,7 +710,7 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
          config: FleckConfig | str | None = None, jobs: int | None = None,
          resume: bool = False, csv: str | os.PathLike | None = None,
          overlays: str | os.PathLike | None = None, quiet: bool = True,
-         scheduler=None, chunk: int = SCAN.chunk) -> ScanSummary:
+         scheduler=None, chunk: int = SCAN.chunk, overwrite: bool = False) -> ScanSummary:
     """Run the detector on every image under ``paths``, appending one JSON line each to ``out``.
 
     Parameters
@@ -717,7 +718,8 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
     paths : path or iterable of paths
         Image files (always attempted) and folders (walked, see :func:`find_images`).
     out : path
-        Results file (JSON Lines). Started afresh unless ``resume``.
+        Results file (JSON Lines). If it already holds records, pass ``resume`` (continue it) or
+        ``overwrite`` (start afresh); otherwise ``FileExistsError``.
     config : FleckConfig or name, optional
         Detector configuration (default ``'fleck1996'``).
     jobs : int, optional
@@ -734,6 +736,8 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
         Run on a Dask cluster (``tcp://host:8786``) instead of local processes.
     chunk : int
         Images per task.
+    overwrite : bool
+        Start ``out`` afresh even if it holds records.
 
     Returns
     -------
@@ -743,6 +747,8 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
     ------
     FileNotFoundError
         If one of ``paths`` does not exist (nothing is scanned).
+    FileExistsError
+        If ``out`` holds records and neither ``resume`` nor ``overwrite`` is set.
     ValueError
         For a bad ``jobs``, ``chunk`` or ``config``.
     """
@@ -760,6 +766,9 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
         raise ValueError(f"chunk must be at least 1 image, got {chunk}")
     chunk = int(chunk)
     out = os.fspath(out)
+    if not resume and not overwrite and os.path.isfile(out) and os.path.getsize(out) > 0:
+        raise FileExistsError(f"{out}: the results file already holds records; use --resume "
+                              "to continue it or --overwrite to start afresh")
     overlay_dir = None
     if overlays is not None:
         overlay_dir = os.fspath(overlays)

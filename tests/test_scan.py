@@ -242,10 +242,14 @@ def test_resume_rebuilds_the_csv_from_the_results(tree, tmp_path):
     assert len(rows) == 6
 
 
-def test_without_resume_the_file_is_started_afresh(tree, tmp_path):
+def test_an_existing_results_file_needs_resume_or_overwrite(tree, tmp_path):
     out = tmp_path / "r.jsonl"
     scan([tree], out)
-    scan([tree / "a.jpg"], out)
+    before = out.read_bytes()
+    with pytest.raises(FileExistsError, match="--resume"):
+        scan([tree / "a.jpg"], out)
+    assert out.read_bytes() == before  # nothing lost
+    scan([tree / "a.jpg"], out, overwrite=True)
     assert [r["path"] for r in read_results(out)] == [str(tree / "a.jpg")]
 
 
@@ -300,7 +304,9 @@ def test_command_exit_status(tree, tmp_path, capsys):
     out = str(tmp_path / "r.jsonl")
     assert main(["scan", str(tree / "a.jpg"), str(tree / "sub" / "deeper"), "-o", out]) == 0
     assert capsys.readouterr().out.startswith("scanned 2 images")
-    assert main(["scan", str(tree), "-o", out, "-j", "1"]) == 1
+    assert main(["scan", str(tree), "-o", out, "-j", "1"]) == 2  # holds records: refused
+    assert "--resume" in capsys.readouterr().err
+    assert main(["scan", str(tree), "-o", out, "-j", "1", "--overwrite"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == f"fleck scan: {tree / 'broken.jpg'}: " + by_path(
         read_results(out))[str(tree / "broken.jpg")]["error"]
@@ -309,7 +315,7 @@ def test_command_exit_status(tree, tmp_path, capsys):
     assert main(["scan", str(tmp_path / "missing"), "-o", out]) == 2
     assert len(read_results(out)) == 6  # untouched
     (tmp_path / "empty").mkdir()
-    assert main(["scan", str(tmp_path / "empty"), "-o", out]) == 2
+    assert main(["scan", str(tmp_path / "empty"), "-o", out, "--overwrite"]) == 2
     assert "no images found" in capsys.readouterr().err
 
 

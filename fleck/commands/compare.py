@@ -100,7 +100,7 @@ def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None) ->
         from fleck.scan import scan
     except ImportError:
         scan = _scan_sequentially
-    scan(paths, out=out, config=config, jobs=jobs, quiet=True)
+    scan(paths, out=out, config=config, jobs=jobs, quiet=True, overwrite=True)
 
 
 def _scan_sequentially(paths, *, out, config=None, jobs=None, quiet=True) -> None:

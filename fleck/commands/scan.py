@@ -49,12 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and folders")
     parser.add_argument("-o", "--output", required=True, metavar="RESULTS.jsonl",
-                        help="results file, JSON Lines (overwritten unless --resume)")
+                        help="results file, JSON Lines (an existing one needs --resume or "
+                             "--overwrite)")
     parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                         help="worker processes (default: all cores)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the records already in the results file and skip their "
                              "images (repairs a torn last line)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start the results file afresh even if it holds records")
     parser.add_argument("--csv", metavar="FILE",
                         help="also write the records as CSV (path, status, decision, score, "
                              "skin_fraction, passes_skin, rule, segments, limbs, group "
@@ -82,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
     summary = scan(args.paths, args.output, config=config_name(args), jobs=args.jobs,
                    resume=args.resume, csv=args.csv, overlays=args.overlays, quiet=args.quiet,
-                   scheduler=args.scheduler, chunk=args.chunk or SCAN.chunk)
+                   scheduler=args.scheduler, chunk=args.chunk or SCAN.chunk,
+                   overwrite=args.overwrite)
     if summary.images == 0 and summary.skipped == 0 and not summary.interrupted:
         print(f"fleck scan: error: no images found in {' '.join(args.paths)}", file=sys.stderr)
     elif not args.quiet:
