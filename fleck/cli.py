@@ -1,7 +1,8 @@
 """The ``fleck`` command line: ``fleck skin|detect|scan|compare|occlude ...``.
 
 Exit status (all sub-commands): 0 success; 1 some inputs failed (each named on stderr, one line
-per file); 2 usage error or nothing could be processed; 130 interrupted.
+per file, without a traceback); 2 usage error (bad arguments, a path that does not exist, no
+images found, a results file that would be overwritten); 130 interrupted.
 """
 
 from __future__ import annotations
