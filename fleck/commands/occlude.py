@@ -43,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="worker processes; 0 = one per CPU (default: one per CPU for "
                              "fleck, 1 for the CNNs, whose runtime already uses every core)")
     parser.add_argument("--working-size", type=int, default=None, metavar="N",
-                        help="shrink the image so that height + width = N first (faster; "
-                             "window and stride shrink with it)")
+                        help="shrink the image so that height + width = N first; window "
+                             "and stride shrink with it, so each evaluation is cheaper but "
+                             "their number stays the same (use --stride for fewer)")
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
                         help=f"images per scoring step (default {DEFAULTS.batch_size})")
     parser.add_argument("--scale", choices=("auto", "fixed"), default="auto",
