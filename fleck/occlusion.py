@@ -258,15 +258,16 @@ class _Job:
             return (*self.window_hw, 3)
         return self.image.shape
 
-    def _checked(self, value: Any, index: int) -> float:
+    def _checked(self, value: Any, index: int | None) -> float:
         try:
             score = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"score function returned {value!r}, not a number") from None
         if not (-self.tolerance <= score <= 1 + self.tolerance):  # also rejects NaN
-            top, left = self.corner(index)
-            raise ValueError(f"score function returned {score!r} for the window at "
-                             f"(row {top}, col {left}); scores must lie in [0, 1]")
+            where = "the whole image" if index is None else \
+                "the window at (row {}, col {})".format(*self.corner(index))
+            raise ValueError(f"score function returned {score!r} for {where}; scores must "
+                             "lie in [0, 1]")
         return min(max(score, 0.0), 1.0)
 
 
@@ -397,7 +398,7 @@ def occlusion_map(image: Any, score_fn: "Callable[..., Any] | str", *,
                window_hw=window_hw, variant=variant, score_fn=score_fn, batched=batched,
                batch_size=batch_size, tolerance=DEFAULTS.score_tolerance)
     base_score = float(job._checked(
-        score_fn(work[None])[0] if batched else score_fn(work.copy()), 0))
+        score_fn(work[None])[0] if batched else score_fn(work.copy()), None))
 
     n_positions = len(row_starts) * len(col_starts)
     scores = _evaluate(job, n_positions, jobs=jobs, progress=progress, mp_context=mp_context)
