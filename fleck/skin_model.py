@@ -8,15 +8,15 @@ split of ``shared/data`` (UCI pixels are not used: see ``bench/README-skin-model
 and I are the filter's own log-opponent values (zero response, noise and chroma median
 included), so texture and density growth work unchanged around it.
 
-The table has 64 x 64 chroma bins of 2 log units (Rg in [-20, 108), By in [-112, 16)) and 8
-intensity bands of 32 units (I = 105 log10(G + 1)), stored as uint8 (0.063 nats per step) in
-``fleck/data/skin_llr.npz`` (a few kilobytes). Colours outside the chroma range get the
+The table has 64 x 64 chroma bins of 2 log units (Rg in [-20, 108), By in [-112, 16)) and 16
+intensity bands of 16 units (I = 105 log10(G + 1)), stored as uint8 (0.063 nats per step) in
+``fleck/data/skin_llr.npz`` (36 KB). Colours outside the chroma range get the
 lowest value. :func:`plot_accepted_region` draws the accepted region per intensity band.
 
 >>> import numpy as np
 >>> table = load_table()
 >>> table.llr.shape, table.llr.dtype
-((64, 64, 8), dtype('float32'))
+((64, 64, 16), dtype('float32'))
 >>> tan, grey = [176, 112, 80], [128, 128, 128]
 >>> (colour_llr(np.array([tan, grey], np.uint8)) >= 0.5).tolist()
 [True, False]

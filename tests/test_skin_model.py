@@ -23,9 +23,10 @@ TABLE = Path(fleck.__file__).parent / "data" / "skin_llr.npz"
 def test_shipped_table_is_small_and_has_the_documented_layout():
     assert TABLE.stat().st_size < 64_000  # kilobytes, not megabytes
     table = load_table()
-    assert table.llr.shape == (64, 64, 8) and table.llr.dtype == np.float32
-    assert (table.rg_min, table.by_min, table.step, table.band) == (-20.0, -112.0, 2.0, 32.0)
+    assert table.llr.shape == (64, 64, 16) and table.llr.dtype == np.float32
+    assert (table.rg_min, table.by_min, table.step, table.band) == (-20.0, -112.0, 2.0, 16.0)
     assert table.meta["split"] == "dev"
+    assert "[1.5, 1.0, 1.0, 1.0, 1.0, 2.5]" in table.meta["skin_weights"]  # provenance kept
     assert load_table() is table  # loaded once
 
 
@@ -120,7 +121,7 @@ def test_cli_skin_model_option(tmp_path, capsys):
 
 def test_accepted_region_and_plot(tmp_path):
     region = accepted_region("fitted")
-    assert region["stage1"].shape == (64, 64, 8)
+    assert region["stage1"].shape == (64, 64, 16)
     assert (region["stage2"] >= region["stage1"]).all()  # stage 2 is the lenient test
     with pytest.raises(ValueError, match="no fitted table"):
         accepted_region("fleck1996")
