@@ -34,6 +34,7 @@ _LAZY = {
     "Detector": "fleck.detector",
     "Detection": "fleck.detector",
     "draw": "fleck.overlay",
+    "occlusion_map": "fleck.occlusion",
 }
 
 

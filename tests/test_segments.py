@@ -144,3 +144,4 @@ def test_a_skin_strip_along_the_frame_is_not_a_limb():
     moved = canvas()
     moved[30:46, 20:160] = 1  # the same strip away from the frame is a limb segment
     assert not find_segments(moved.astype(bool), 1.0).segments[0].torso_only
+
