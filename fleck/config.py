@@ -253,7 +253,7 @@ class FleckConfig:
 # Issue 8: Fleck's structure (colour + texture + density growth) with the colour tests replaced
 # by a table fitted on the dev split (fleck.skin_model, tools/fit_skin_model.py). The texture
 # bound is looser than 5 because 35 % of the 1996 filter's misses on pratheepan were texture
-# failures at skin boundaries (bench/README-skin.md); 20 was chosen on dev (12 scored the same).
+# failures at skin boundaries (README, "Why the 1996 filter loses"); 20 was chosen on dev (12 scored the same).
 FITTED_SKIN = SkinConfig(
     name="fitted",
     colour_model="table",

@@ -80,7 +80,7 @@ class ScanConstants:
     chunk: int = 4
     """Images per task sent to a worker: amortises the inter-process round trip (~0.2 ms)
     against ~5-30 ms of detection per image while keeping the progress bar smooth and the work
-    lost to a SIGKILL small (bench/README-scan.md has the measurements)."""
+    lost to a SIGKILL small (the README's scan benchmark has the measurements)."""
     in_flight_per_worker: int = 4
     """Tasks in flight per worker process (or Dask thread): enough to keep every worker busy
     while the parent writes, and what bounds memory however many images there are."""

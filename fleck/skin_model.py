@@ -4,7 +4,7 @@ The 1996 filter accepts a colour when its hue and saturation fall in two hand-se
 fitted model replaces only that colour test: it looks the pixel's (Rg, By, I) up in a small
 table of ``log P(colour | skin) / P(colour | non-skin)`` (natural log), a smoothed histogram
 ratio in the manner of Jones & Rehg (1999), fitted by ``tools/fit_skin_model.py`` on the dev
-split of ``shared/data`` (UCI pixels are not used: see ``bench/README-skin-model.md``). Rg, By
+split of ``shared/data`` (UCI pixels are not used: see the README section "A fitted skin model"). Rg, By
 and I are the filter's own log-opponent values (zero response, noise and chroma median
 included), so texture and density growth work unchanged around it.
 
