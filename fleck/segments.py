@@ -149,7 +149,7 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
     if config.fill_holes > 0:
         opened = _fill_small_holes(opened, config.fill_holes * scale * scale)
     distance = cv2.distanceTransform(opened, cv2.DIST_L2, cv2.DIST_MASK_5)
-    skeleton = skeletonize(opened.astype(bool))
+    skeleton = _skeleton(opened)
     chains, node_positions = _trace_chains(skeleton)
 
     rows, cols = mask.shape
@@ -384,14 +384,33 @@ def _flanks_clear(points: np.ndarray, width: float, skin: np.ndarray, offset: fl
     return clear >= sides
 
 
+def _skeleton(mask: np.ndarray) -> np.ndarray:
+    """Zhang thinning of ``mask`` (uint8 0/1), run on its bounding box only.
+
+    Thinning treats everything outside the array as background, so a crop keeping one empty
+    pixel around the skin gives the same skeleton at a cost proportional to the box.
+    """
+    col, row, width, height = cv2.boundingRect(mask)
+    r0, c0 = max(row - 1, 0), max(col - 1, 0)
+    r1, c1 = min(row + height + 1, mask.shape[0]), min(col + width + 1, mask.shape[1])
+    skeleton = np.zeros(mask.shape, bool)
+    skeleton[r0:r1, c0:c1] = skeletonize(mask[r0:r1, c0:c1].astype(bool))
+    return skeleton
+
+
 def _fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
-    holes = (mask == 0).view(np.uint8)
+    """Fill holes (background not connected to the frame, 4-connected) of at most max_area."""
+    rows, cols = mask.shape
+    # Background reachable from the frame: flood a one-pixel background border around the map.
+    framed = np.zeros((rows + 2, cols + 2), np.uint8)
+    framed[1:-1, 1:-1] = mask == 0
+    cv2.floodFill(framed, None, (0, 0), 2, flags=4)
+    holes = (framed[1:-1, 1:-1] == 1).view(np.uint8)
+    if not holes.any():
+        return mask
     count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
     small = np.zeros(count, bool)
     small[1:] = stats[1:, cv2.CC_STAT_AREA] <= max_area
-    # Background touching the border is never a hole.
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    small[edge] = False
     filled = mask.copy()
     filled[small[labels]] = 1
     return filled
