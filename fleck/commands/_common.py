@@ -17,10 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fleck.config import FleckConfig, get_config
+from fleck.config import CONFIGS, FleckConfig, get_config
 from fleck.errors import ImageError
 
-CONFIG_NAMES = ("fleck1996", "kapur", "fitted")
+CONFIG_NAMES = tuple(CONFIGS)  # fleck1996, kapur, fitted
 
 
 def working_size(text: str) -> int | None:
