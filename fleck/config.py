@@ -143,16 +143,14 @@ class GeometryConfig:
         64.0, "PROPOSAL (tuned on dev photos): holes in the skin map under 64 SCALE^2 px (eyes, "
         "mouths, highlights) are filled before the skeleton; alone it cut false positives on "
         "the dev photos from 18/91 to 7/91 and lost no synthetic figure")
-    min_width_ratio: float = param(
-        0.0, "PROPOSAL, off: 'roughly parallel edges' as min/max boundary distance over the "
-        "middle of a piece (0.5 cost half the synthetic figures; the flank test works better)")
     flank_offset: float = param(
         0.3, "spec 2.3.3 (measured for edge pairs): the flank strip lies 0.3 w outside each edge")
     flank_max_skin: float = param(
         0.5, "spec 2.3.3 adapted to the medial axis (tuned on dev photos): a strip just outside "
         "each long edge of a limb segment must be <= 50 % skin; pieces failing it are kept as "
         "torso candidates only. Dev photos 7/91 -> 4/91 false positives, synthetic figures "
-        "37/60 -> 28/60; 1.0 switches it off")
+        "37/60 -> 28/60 (a min/max boundary-distance ratio >= 0.5 was tried instead and cost "
+        "half the figures); 1.0 switches it off")
     frame_is_edge: bool = param(
         False, "PROPOSAL (tuned on dev): flank probes beyond the image frame are no evidence, and "
         "a side mostly beyond it is not clear, so a strip of skin along the frame is no limb. "

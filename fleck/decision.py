@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 
 from fleck.config import GeometryConfig, SkinConfig
-from fleck.grouper import Group
+from fleck.grouper import Group, enabled_kinds
 
 _KIND_NAMES = {
     "limb_limb_girdle": "limb-limb girdle",
@@ -58,9 +58,7 @@ def decide(skin_fraction: float, passes_skin: bool, *, n_limbs: int, groups: tup
     skin = skin or SkinConfig()
     f0, c0 = skin.min_skin_fraction, geometry.min_group_coverage
     threshold = geometry.decision_threshold
-    enabled = {kind for kind, on in (("limb_limb_girdle", geometry.limb_limb_girdle),
-                                     ("limb_segment_girdle", geometry.limb_segment_girdle),
-                                     ("spine_thigh", geometry.spine_thigh)) if on}
+    enabled = set(enabled_kinds(geometry))
     candidates = [(g.coverage, i) for i, g in enumerate(groups) if g.kind in enabled]
     best_coverage, best = max(candidates, default=(0.0, None))
     deciding_kinds = {groups[i].kind for c, i in candidates if c >= c0}

@@ -26,7 +26,7 @@ from fleck.decision import decide
 from fleck.grouper import GROUP_KINDS, Group, Grouping, Limb, group
 from fleck.loading import load
 from fleck.segments import Segment, find_segments
-from fleck.skin import skin_filter
+from fleck.skin import resize_mask, skin_filter
 
 SCHEMA_VERSION = 1
 
@@ -60,13 +60,7 @@ class Detection:
 
     def mask_at(self, shape: tuple[int, int] | None = None) -> np.ndarray:
         """The skin map resized (nearest) to ``shape``, by default the input image's size."""
-        import cv2
-
-        rows, cols = shape or self.image_size
-        if self.mask.shape == (rows, cols):
-            return self.mask
-        return cv2.resize(self.mask.view(np.uint8), (int(cols), int(rows)),
-                          interpolation=cv2.INTER_NEAREST).astype(bool)
+        return resize_mask(self.mask, shape or self.image_size)
 
     def group_counts(self) -> dict[str, int]:
         counts = {"segments": len(self.segments), "limbs": len(self.limbs)}

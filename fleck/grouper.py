@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from fleck.config import GeometryConfig
 from fleck.segments import Segment, scale_point
+from fleck.skin import disk_footprint
 
 LIMB_LIMB_GIRDLE = "limb_limb_girdle"
 LIMB_SEGMENT_GIRDLE = "limb_segment_girdle"
@@ -118,12 +119,8 @@ def group(segments: tuple[Segment, ...], skin: np.ndarray,
     coverage = _Coverage(segments, skin.shape)
     groups: list[Group] = []
     truncated = False
-    finders = ((config.limb_limb_girdle, limb_limb_girdles),
-               (config.limb_segment_girdle, limb_segment_girdles),
-               (config.spine_thigh, spine_thigh_groups))
-    for enabled, finder in finders:
-        if not enabled:
-            continue
+    for kind in enabled_kinds(config):
+        finder = _FINDERS[kind]
         count = 0
         for found in finder(segments, limbs, config, skin):
             found = Group(found.kind, found.segments, found.limbs, found.point,
@@ -283,6 +280,17 @@ def spine_thigh_groups(segments, limbs, config: GeometryConfig, skin: np.ndarray
                                 tuple(float(v) for v in end), 0.0)
 
 
+def enabled_kinds(config: GeometryConfig) -> tuple[str, ...]:
+    """The group types switched on in ``config``, in GROUP_KINDS order."""
+    switches = {LIMB_LIMB_GIRDLE: config.limb_limb_girdle,
+                LIMB_SEGMENT_GIRDLE: config.limb_segment_girdle, SPINE_THIGH: config.spine_thigh}
+    return tuple(kind for kind in GROUP_KINDS if switches[kind])
+
+
+_FINDERS = {LIMB_LIMB_GIRDLE: limb_limb_girdles, LIMB_SEGMENT_GIRDLE: limb_segment_girdles,
+            SPINE_THIGH: spine_thigh_groups}
+
+
 class _Coverage:
     """Area of the union of some segments' ribbons, in working-resolution pixels."""
 
@@ -320,7 +328,7 @@ def _disk_fraction(mask: np.ndarray, centre, radius: float) -> float:
     c0, c1 = max(0, col - r), min(mask.shape[1], col + r + 1)
     if r0 >= r1 or c0 >= c1:
         return 0.0
-    disk = _disk(r)[r0 - row + r:r1 - row + r, c0 - col + r:c1 - col + r]
+    disk = disk_footprint(r)[r0 - row + r:r1 - row + r, c0 - col + r:c1 - col + r].view(bool)
     return np.count_nonzero(mask[r0:r1, c0:c1] & disk) / np.count_nonzero(disk)
 
 
@@ -344,12 +352,6 @@ def _line_fraction(mask: np.ndarray, a, b) -> float:
 @functools.lru_cache(maxsize=512)
 def _unit_steps(n: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, n)
-
-
-@functools.lru_cache(maxsize=128)
-def _disk(radius: int) -> np.ndarray:
-    yy, xx = np.ogrid[-radius:radius + 1, -radius:radius + 1]
-    return yy * yy + xx * xx <= radius * radius
 
 
 def _overlap(a: Segment, b: Segment) -> float:

@@ -188,9 +188,6 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
             width = _piece_width(points[i:j + 1], distance, config.width_core)
             if not min_width <= width <= max_width:
                 continue
-            if config.min_width_ratio > 0 and _width_ratio(
-                    points[i:j + 1], distance, config.width_core) < config.min_width_ratio:
-                continue
             if config.extend_free_ends:
                 p, q = _extend_free_end(p, q, distance, free=(k == 0 and start_node < 0)), \
                     _extend_free_end(q, p, distance, free=(k == len(vertices) - 2 and end_node < 0))
@@ -329,18 +326,6 @@ def _absorb_short_pieces(points: np.ndarray, vertices: list[int], min_length: fl
                                                   vertices[v + 1]))
         del vertices[drop]
     return vertices
-
-
-def _core(points: np.ndarray, core: float) -> np.ndarray:
-    n = len(points)
-    trim = int(n * (1 - core) / 2)
-    return points[trim:n - trim] if n - 2 * trim >= 1 else points
-
-
-def _width_ratio(points: np.ndarray, distance: np.ndarray, core: float) -> float:
-    index = np.rint(_core(points, core)).astype(np.intp)
-    values = distance[index[:, 0], index[:, 1]]
-    return float(values.min() / values.max()) if values.max() > 0 else 0.0
 
 
 def _flanks_clear(points: np.ndarray, width: float, skin: np.ndarray, offset: float,

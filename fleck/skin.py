@@ -76,12 +76,20 @@ class SkinMap:
 
     def mask_at(self, shape: tuple[int, int]) -> np.ndarray:
         """The mask resized (nearest neighbour) to ``shape`` = (rows, cols)."""
-        rows, cols = int(shape[0]), int(shape[1])
-        if self.mask.shape == (rows, cols):
-            return self.mask
-        resized = cv2.resize(self.mask.view(np.uint8), (cols, rows),
-                             interpolation=cv2.INTER_NEAREST)
-        return resized.astype(bool)
+        return resize_mask(self.mask, shape)
+
+
+def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A boolean map resized (nearest neighbour) to ``shape`` = (rows, cols).
+
+    >>> int(resize_mask(np.eye(2, dtype=bool), (4, 4)).sum())
+    8
+    """
+    rows, cols = int(shape[0]), int(shape[1])
+    if mask.shape == (rows, cols):
+        return mask
+    resized = cv2.resize(mask.view(np.uint8), (cols, rows), interpolation=cv2.INTER_NEAREST)
+    return resized.astype(bool)
 
 
 def working_shape(shape: tuple[int, ...], working_size: int | None) -> tuple[int, int]:
@@ -264,7 +272,7 @@ def texture_at_most(difference: np.ndarray, limit: float, scale: float,
                                borderType=cv2.BORDER_REPLICATE)
         window = size * size
     else:
-        kernel = _disk(radius).astype(np.float32)
+        kernel = disk_footprint(radius).astype(np.float32)
         counts = cv2.filter2D(below.astype(np.float32), -1, kernel,
                               borderType=cv2.BORDER_REPLICATE)
         window = int(kernel.sum())
@@ -276,7 +284,7 @@ def density_growth(stage1: np.ndarray, radius: int, fraction: float) -> np.ndarr
 
     The fraction is over the in-image part of the disk, so borders are not penalised.
     """
-    kernel = _disk(radius).astype(np.float32)
+    kernel = disk_footprint(radius).astype(np.float32)
     marked = cv2.filter2D(stage1.astype(np.float32), -1, kernel, borderType=cv2.BORDER_CONSTANT)
     return marked >= fraction * _in_image_counts(stage1.shape, radius) - 1e-3
 
@@ -357,19 +365,22 @@ def _median_u8(values: np.ndarray, radius: int, skin: SkinConfig) -> np.ndarray:
         return cv2.medianBlur(values, 2 * radius + 1)
     from scipy import ndimage  # exact disk median, slow: only when asked for
 
-    return ndimage.median_filter(values, footprint=_disk(radius), mode="nearest")
+    return ndimage.median_filter(values, footprint=disk_footprint(radius), mode="nearest")
 
 
-@functools.lru_cache(maxsize=64)
-def _disk(radius: int) -> np.ndarray:
+@functools.lru_cache(maxsize=128)
+def disk_footprint(radius: int) -> np.ndarray:
+    """A (2r+1)^2 uint8 disk of 0/1, cached and read-only (copy before changing it)."""
     yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    return (yy * yy + xx * xx <= radius * radius).astype(np.uint8)
+    disk = (yy * yy + xx * xx <= radius * radius).astype(np.uint8)
+    disk.setflags(write=False)
+    return disk
 
 
 @functools.lru_cache(maxsize=64)
 def _in_image_counts(shape: tuple[int, int], radius: int) -> np.ndarray:
     ones = np.ones(shape, np.float32)
-    counts = cv2.filter2D(ones, -1, _disk(radius).astype(np.float32),
+    counts = cv2.filter2D(ones, -1, disk_footprint(radius).astype(np.float32),
                           borderType=cv2.BORDER_CONSTANT)
     counts.setflags(write=False)
     return counts
