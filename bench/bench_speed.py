@@ -22,7 +22,6 @@ Run: ``python bench/bench_speed.py [--repeat 30]``
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 import fleck
 from fleck import synth
+from fleck.evaldata import read_manifest
 from fleck.loading import load
 from fleck.skin import skin_filter
 
@@ -54,13 +54,10 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 def real_photos(limit: int) -> list[bytes]:
     """Dev photographs as 640x480 JPEGs (centre crop to 4:3), or [] without the data folder."""
-    manifest = DATA / "manifest.csv"
-    if not manifest.exists():
+    if not (DATA / "manifest.csv").exists():
         return []
-    with open(manifest, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == "dev" and (
-            r["dataset"] in ("pratheepan", "controls/pypi_bundled",
-                             "controls/textures_efros_leung"))]
+    rows = [r for r in read_manifest(DATA) if r["split"] == "dev" and r["dataset"] in (
+        "pratheepan", "controls/pypi_bundled", "controls/textures_efros_leung")]
     photos = []
     for row in rows[:limit]:
         image = load(DATA / row["image"]).rgb

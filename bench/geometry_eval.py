@@ -29,7 +29,6 @@ Writes ``bench/out/geometry_eval.md`` (the tables, also printed) and ``geometry_
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -45,6 +44,7 @@ sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
 from fleck import synth  # noqa: E402
 from fleck.detector import Detection, Detector  # noqa: E402
+from fleck.evaldata import read_manifest  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 PEOPLE = DATA / "mmpose_people"
@@ -301,8 +301,7 @@ def real_people(detector: Detector) -> dict[str, dict]:
 
 
 def real_negatives(settings: EvalSettings, detector: Detector) -> dict[str, dict]:
-    with open(DATA / "manifest.csv", newline="") as f:
-        manifest = list(csv.DictReader(f))
+    manifest = read_manifest(DATA)
     rows = {}
     for dataset in NEGATIVE_SETS:
         for split in ("dev", "heldout"):

@@ -29,7 +29,6 @@ Writes ``bench/out/skin_accuracy.md`` (the tables, also printed) and ``skin_accu
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import sys
@@ -40,13 +39,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
 from fleck.config import FITTED, FLECK_1996, KAPUR, FleckConfig, SkinConfig  # noqa: E402
 from fleck.skin import log_opponent, scaled_radius, skin_filter  # noqa: E402
+from fleck.evaldata import load_pair, read_manifest  # noqa: E402
 from fleck.skin_rules import chai_ngan_ycrcb, kovac_rgb  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -117,21 +116,8 @@ class Counts:
 
 
 def manifest_rows(data: Path, split: str) -> list[dict]:
-    with open(data / "manifest.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["mask"] and r["dataset"] in MASK_DATASETS]
+    rows = [r for r in read_manifest(data) if r["mask"] and r["dataset"] in MASK_DATASETS]
     return [r for r in rows if split == "all" or r["split"] == split]
-
-
-def load_pair(data: Path, row: dict) -> tuple[np.ndarray, np.ndarray]:
-    """RGB uint8 image and bool skin mask, as the data README prescribes."""
-    image = np.asarray(Image.open(data / row["image"]).convert("RGB"))
-    mask = np.asarray(Image.open(data / row["mask"]))
-    if mask.ndim == 3:
-        mask = mask[..., 0]
-    truth = mask if mask.dtype == bool else mask > 127
-    if truth.shape != image.shape[:2]:
-        raise ValueError(f"{row['mask']}: mask {truth.shape} != image {image.shape[:2]}")
-    return image, truth
 
 
 def row_label(row: dict) -> tuple[str, str]:
@@ -292,7 +278,7 @@ def accuracy_run(data: Path, rows: list[dict], *, limit: int | None) -> dict:
         image, truth = load_pair(data, row)
         images[label] += 1
         analyse = row["split"] == "dev" and row["dataset"] in FAILURE_DATASETS
-        predicted, maps = {}, None
+        predicted = {}
         for method in METHODS:
             start = time.perf_counter()
             if method in FLECK_CONFIGS:

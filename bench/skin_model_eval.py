@@ -15,7 +15,6 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -29,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import fleck  # noqa: E402
-from fleck.config import CONFIGS  # noqa: E402
+from fleck.evaldata import read_manifest  # noqa: E402
 from fleck.skin import skin_filter  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -37,8 +36,7 @@ NAMES = ("fleck1996", "kapur", "fitted")
 
 
 def control_rows(data: Path) -> dict[str, list[str]]:
-    with open(data / "manifest.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_manifest(data)
     groups: dict[str, list[str]] = {}
     for row in rows:
         if row["dataset"].startswith("controls/") or row["dataset"] == "mmpose_people":
@@ -66,9 +64,8 @@ def decision_rates(data: Path) -> dict:
 
 
 def speed(data: Path, repeat: int) -> dict:
-    with open(data / "manifest.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle)
-                if r["split"] == "dev" and r["dataset"] in ("pratheepan", "abdomen")]
+    rows = [r for r in read_manifest(data)
+            if r["split"] == "dev" and r["dataset"] in ("pratheepan", "abdomen")]
     images = [np.asarray(Image.open(data / r["image"]).convert("RGB")) for r in rows]
     for name in NAMES:  # warm-up: first-call allocations, the table load
         skin_filter(images[0], name)

@@ -7,14 +7,13 @@ Floors sit well under the values measured by bench/skin_accuracy.py on the same 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from fleck.config import FLECK_1996
+from fleck.evaldata import load_pair, read_manifest
 from fleck.skin import skin_filter
 from fleck.skin_rules import chai_ngan_ycrcb, kovac_rgb
 
@@ -26,19 +25,10 @@ pytestmark = pytest.mark.skipif(
 SUBSET = {"pratheepan": 10, "abdomen": 30}  # first dev images of each, manifest order
 
 
-def load_pair(row):
-    image = np.asarray(Image.open(DATA / row["image"]).convert("RGB"))
-    mask = np.asarray(Image.open(DATA / row["mask"]))
-    if mask.ndim == 3:
-        mask = mask[..., 0]
-    return image, (mask if mask.dtype == bool else mask > 127)
-
-
 @pytest.fixture(scope="module")
 def pairs():
-    with open(DATA / "manifest.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == "dev" and r["mask"]]
-    return {name: [load_pair(r) for r in rows if r["dataset"] == name][:n]
+    rows = [r for r in read_manifest(DATA) if r["split"] == "dev" and r["mask"]]
+    return {name: [load_pair(DATA, r) for r in rows if r["dataset"] == name][:n]
             for name, n in SUBSET.items()}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 import fleck
 from fleck.cli import main as cli_main
 from fleck.config import FITTED, FLECK_1996, KAPUR, get_config
+from fleck.evaldata import load_pair, read_manifest
 from fleck.skin import skin_filter, skin_map
 from fleck.skin_model import (accepted_region, colour_llr, decode_llr, encode_llr, load_table,
                               plot_accepted_region)
@@ -132,16 +132,11 @@ def test_accepted_region_and_plot(tmp_path):
 @pytest.mark.skipif(not (DATA / "manifest.csv").is_file(),
                     reason="evaluation data ../shared/data not present")
 def test_fitted_beats_kovac_on_abdomen_dev_images():
-    from PIL import Image
-
-    with open(DATA / "manifest.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle)
-                if r["dataset"] == "abdomen" and r["split"] == "dev"][:60]
+    rows = [r for r in read_manifest(DATA)
+            if r["dataset"] == "abdomen" and r["split"] == "dev"][:60]
     counts = {"fitted": np.zeros(3), "kovac": np.zeros(3)}
     for row in rows:
-        image = np.asarray(Image.open(DATA / row["image"]).convert("RGB"))
-        truth = np.asarray(Image.open(DATA / row["mask"]))
-        truth = (truth[..., 0] if truth.ndim == 3 else truth) > 127
+        image, truth = load_pair(DATA, row)
         for name, mask in (("fitted", skin_filter(image, "fitted").mask_at(truth.shape)),
                            ("kovac", kovac_rgb(image))):
             tp = np.count_nonzero(mask & truth)

@@ -39,7 +39,6 @@ Usage (from the repository root; about a minute on 2 cores)::
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import sys
@@ -48,12 +47,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fleck.config import FITTED, FLECK_1996  # noqa: E402
+from fleck.evaldata import load_pair, read_manifest  # noqa: E402
 from fleck.skin import (_median, _median_u8, density_growth, log_opponent, scale_of,  # noqa: E402
                         scaled_radius, texture_difference, to_working_size)
 from fleck.skin_model import SkinTable, decode_llr, encode_llr  # noqa: E402
@@ -88,10 +87,7 @@ def ita_bin(ita: np.ndarray) -> np.ndarray:
 def features(row: dict) -> dict:
     """Working-resolution maps of one dev image, as fleck.skin.skin_map computes them."""
     skin = FLECK_1996.skin
-    image = np.asarray(Image.open(DATA / row["image"]).convert("RGB"))
-    mask = np.asarray(Image.open(DATA / row["mask"]))
-    mask = mask[..., 0] if mask.ndim == 3 else mask
-    truth = mask if mask.dtype == bool else mask > 127
+    image, truth = load_pair(DATA, row)
     small = to_working_size(image, FLECK_1996.working_size)
     scale = scale_of(small.shape)
     intensity, rg, by = log_opponent(small, skin)
@@ -247,9 +243,8 @@ def score_grid(images: list[dict], llrs: list[np.ndarray], fairness: float, *,
 
 
 def dev_rows(data: Path) -> list[dict]:
-    with open(data / "manifest.csv", newline="") as handle:
-        return [r for r in csv.DictReader(handle)
-                if r["split"] == "dev" and r["mask"] and r["dataset"] in DATASETS]
+    return [r for r in read_manifest(data)
+            if r["split"] == "dev" and r["mask"] and r["dataset"] in DATASETS]
 
 
 def _row(r: dict) -> str:
