@@ -39,6 +39,7 @@ Usage (from the repository root; about a minute on 2 cores)::
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
@@ -84,10 +85,10 @@ def ita_bin(ita: np.ndarray) -> np.ndarray:
     return index
 
 
-def features(row: dict) -> dict:
+def features(row: dict, data: Path = DATA) -> dict:
     """Working-resolution maps of one dev image, as fleck.skin.skin_map computes them."""
     skin = FLECK_1996.skin
-    image, truth = load_pair(DATA, row)
+    image, truth = load_pair(data, row)
     small = to_working_size(image, FLECK_1996.working_size)
     scale = scale_of(small.shape)
     intensity, rg, by = log_opponent(small, skin)
@@ -269,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cv2.setNumThreads(1)
     with Pool(args.jobs) as pool:
-        images = pool.map(features, dev_rows(args.data), chunksize=8)
+        images = pool.map(functools.partial(features, data=args.data), dev_rows(args.data),
+                          chunksize=8)
     rows, best = score_grid(images, cross_validated_llr(images), args.fairness)
     print(f"{FOLDS}-fold cross-validated on dev:")
     print("texture t1 t2 | F1 pratheepan abdomen mean | ITA recall (very light..dark) ratio")
