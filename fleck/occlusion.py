@@ -50,6 +50,7 @@ import cv2
 import numpy as np
 
 from fleck.errors import ImageError
+from fleck.skin import working_shape
 
 VARIANTS = ("occlude", "window")
 NAMED_FILLS = ("grey", "mean", "blur")
@@ -492,11 +493,11 @@ def _to_working_size(rgb: np.ndarray, window: int, stride: int, working_size: in
         return rgb, window, stride
     working_size = _positive_int("working_size", working_size)
     height, width = rgb.shape[:2]
-    factor = working_size / (height + width)
-    if factor >= 1:
+    rows, cols = working_shape(rgb.shape, working_size)
+    if (rows, cols) == (height, width):
         return rgb, window, stride
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    factor = working_size / (height + width)
+    small = cv2.resize(rgb, (cols, rows), interpolation=cv2.INTER_AREA)
     return small, max(1, round(window * factor)), max(1, round(stride * factor))
 
 
