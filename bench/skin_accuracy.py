@@ -7,6 +7,7 @@ computes pooled pixel precision, recall and F1 of
 * ``kapur``     -- the same with the KAPUR variant,
 * ``fitted``    -- the same with the FITTED configuration (issue 8: fitted colour table,
   Fleck's texture and growth; fleck.skin_model),
+* ``fitted_strict`` -- the same table with the stricter FITTED_STRICT thresholds,
 * ``chai_ngan`` -- the YCrCb box of Chai & Ngan (1999), on the full-resolution image,
 * ``kovac``     -- the RGB daylight rule of Kovac et al. (2003), on the full-resolution image.
 
@@ -43,19 +44,20 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
-from fleck.config import FITTED, FLECK_1996, KAPUR, FleckConfig, SkinConfig  # noqa: E402
+from fleck.config import (FITTED, FITTED_STRICT, FLECK_1996, KAPUR, FleckConfig,  # noqa: E402
+                          SkinConfig)
 from fleck.skin import log_opponent, scaled_radius, skin_filter  # noqa: E402
-from fleck.evaldata import load_pair, read_manifest  # noqa: E402
+from fleck.evaldata import (ITA_BINS, TONE_HUE_RANGE, TONE_MIN_CHROMA, ita_bin_index,  # noqa: E402
+                            load_pair, read_manifest, skin_tone)
 from fleck.skin_rules import chai_ngan_ycrcb, kovac_rgb  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 MASK_DATASETS = ("pratheepan", "abdomen", "fasseg_frontal02", "ecu_subset", "vdm")
 FAILURE_DATASETS = ("pratheepan", "abdomen")  # their dev rows: the failure analysis set
-METHODS = ("fleck1996", "kapur", "fitted", "chai_ngan", "kovac")
-FLECK_CONFIGS = {"fleck1996": FLECK_1996, "kapur": KAPUR, "fitted": FITTED}
-# Individual Typology Angle bins (Chardon et al. 1991; Del Bino & Bernerd 2013), degrees.
-ITA_BINS = (("very light", 55.0, np.inf), ("light", 41.0, 55.0), ("intermediate", 28.0, 41.0),
-            ("tan", 10.0, 28.0), ("brown", -30.0, 10.0), ("dark", -np.inf, -30.0))
+METHODS = ("fleck1996", "kapur", "fitted", "fitted_strict", "chai_ngan", "kovac")
+FLECK_CONFIGS = {"fleck1996": FLECK_1996, "kapur": KAPUR, "fitted": FITTED,
+                 "fitted_strict": FITTED_STRICT}
+UNDETERMINED = "undetermined colour"
 CAUSES = {
     "lenient": "(e) fails the lenient stage-2 colour test (hue outside 110-180 or sat > 180)",
     "hue": "(b) hue outside the stage-1 boxes (110-170), passes stage 2, not grown",
@@ -211,22 +213,6 @@ def boundary_band(truth: np.ndarray, result, radius: float) -> np.ndarray:
     return truth & (distance <= reach)
 
 
-def ita_degrees(image: np.ndarray) -> np.ndarray:
-    """Individual Typology Angle ``arctan((L* - 50) / b*)`` per pixel, in degrees.
-
-    Uses ``arctan2`` so that b* <= 0 (not a skin colour) lands in the extreme bins.
-    """
-    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    return np.degrees(np.arctan2(lab[..., 0] - 50.0, lab[..., 2]))
-
-
-def ita_bin_index(ita: np.ndarray) -> np.ndarray:
-    index = np.zeros(ita.shape, np.int8)
-    for i, (_, low, high) in enumerate(ITA_BINS):
-        index[(ita > low) & (ita <= high)] = i
-    return index
-
-
 def uci_colour_only(data: Path) -> dict[str, Counts]:
     """Score every method on the UCI pixel list; the Fleck filters by their colour tests only."""
     table = np.loadtxt(data / "uci_skin_nonskin" / "Skin_NonSkin.txt", dtype=np.int64)
@@ -251,9 +237,10 @@ def uci_colour_only(data: Path) -> dict[str, Counts]:
     from fleck.skin_model import colour_llr
 
     llr = colour_llr(rgb, FITTED)  # no zero response, no noise, no median
-    for label, threshold in (("stage-1 colour", FITTED.skin.table_stage1_min),
-                             ("lenient colour", FITTED.skin.table_stage2_min)):
-        results.setdefault(f"fitted {label}", Counts()).add(llr >= threshold, truth)
+    for config in (FITTED, FITTED_STRICT):  # one table, two pairs of thresholds
+        for label, threshold in (("stage-1 colour", config.skin.table_stage1_min),
+                                 ("lenient colour", config.skin.table_stage2_min)):
+            results.setdefault(f"{config.name} {label}", Counts()).add(llr >= threshold, truth)
     for name, rule in (("chai_ngan", chai_ngan_ycrcb), ("kovac", kovac_rgb)):
         results.setdefault(name, Counts()).add(rule(rgb), truth)
     return results
@@ -321,8 +308,9 @@ def _add_skin_tones(split, image, truth, predicted, ita_pixel, ita_image, ita_im
     """Recall per ITA bin: each GT skin pixel by its own ITA, and each image by its median."""
     if not truth.any():
         return
-    ita = ita_degrees(image)
+    ita, defined = skin_tone(image)
     bins = ita_bin_index(ita)[truth]
+    defined = defined[truth]
     image_bin = ITA_BINS[int(ita_bin_index(np.median(ita[truth])))][0]
     ita_image_n[(split, image_bin)] += 1
     for method, mask in predicted.items():
@@ -330,6 +318,10 @@ def _add_skin_tones(split, image, truth, predicted, ita_pixel, ita_image, ita_im
         for i, (name, _, _) in enumerate(ITA_BINS):
             in_bin = bins == i
             ita_pixel[(split, method, name)].add(hit[in_bin], np.ones(int(in_bin.sum()), bool))
+            in_bin &= defined
+            ita_pixel[(split, method, f"{name}|defined")].add(
+                hit[in_bin], np.ones(int(in_bin.sum()), bool))
+        ita_pixel[(split, method, UNDETERMINED)].add(hit[~defined], np.ones(int((~defined).sum()), bool))
         ita_image[(split, method, image_bin)].add(hit, np.ones(hit.size, bool))
 
 
@@ -510,6 +502,35 @@ def ita_report(ita_pixel: dict, ita_image: dict) -> list[str]:
             f"{min(recalls[m]) / max(max(recalls[m]), 1e-9):.2f}" if recalls[m] else "-"
             for m in METHODS) + " | | |" + " |" * len(METHODS))
         lines.append("")
+        lines += _tone_defined_report(split, ita_pixel)
+    return lines
+
+
+def _tone_defined_report(split: str, ita_pixel: dict) -> list[str]:
+    """The pixel table again with undetermined-colour pixels in a row of their own."""
+    if f"{split}|fleck1996|{UNDETERMINED}" not in ita_pixel:
+        return []
+    lines = [f"### {split}: skin tone only where the colour has one",
+             "", f"A ground-truth pixel has a readable tone when its chroma C*ab >= "
+             f"{TONE_MIN_CHROMA:g} and its hue angle is {TONE_HUE_RANGE[0]:g}-"
+             f"{TONE_HUE_RANGE[1]:g} degrees; the rest (colour casts, tattoo ink, deep shadow) "
+             "form the last row and are left out of the ratio.", "",
+             "| ITA bin | GT px | " + " | ".join(METHODS) + " |",
+             "|---|---:|" + "---:|" * len(METHODS)]
+    keys = [(f"{name}|defined", name) for name, _, _ in ITA_BINS]
+    total = sum(ita_pixel.get(f"{split}|fleck1996|{k}", {}).get("skin_pixels", 0) for k, _ in keys)
+    recalls = defaultdict(list)
+    for key, label in keys + [(UNDETERMINED, UNDETERMINED)]:
+        px = ita_pixel.get(f"{split}|fleck1996|{key}", {}).get("skin_pixels", 0)
+        lines.append(f"| {label} | {px:,} | " + " | ".join(
+            _pct(ita_pixel[f"{split}|{m}|{key}"]["recall"]) if px else "-" for m in METHODS) + " |")
+        if key != UNDETERMINED and px >= 0.01 * total:
+            for m in METHODS:
+                recalls[m].append(ita_pixel[f"{split}|{m}|{key}"]["recall"])
+    lines.append("| worst / best (tone-defined pixels) | | " + " | ".join(
+        f"{min(recalls[m]) / max(max(recalls[m]), 1e-9):.2f}" if recalls[m] else "-"
+        for m in METHODS) + " |")
+    lines.append("")
     return lines
 
 

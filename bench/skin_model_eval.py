@@ -32,7 +32,7 @@ from fleck.evaldata import read_manifest  # noqa: E402
 from fleck.skin import skin_filter  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
-NAMES = ("fleck1996", "kapur", "fitted")
+NAMES = ("fleck1996", "kapur", "fitted", "fitted_strict")
 
 
 def control_rows(data: Path) -> dict[str, list[str]]:

@@ -43,3 +43,45 @@ def load_pair(root: str | os.PathLike, row: dict) -> tuple[np.ndarray, np.ndarra
     if truth.shape != image.shape[:2]:
         raise ValueError(f"{row['mask']}: mask {truth.shape} != image {image.shape[:2]}")
     return image, truth
+
+
+# Individual Typology Angle bins (Chardon et al. 1991; Del Bino & Bernerd 2013): name, low, high
+# in degrees, a pixel in a bin when low < ITA <= high.
+ITA_BINS = (("very light", 55.0, np.inf), ("light", 41.0, 55.0), ("intermediate", 28.0, 41.0),
+            ("tan", 10.0, 28.0), ("brown", -30.0, 10.0), ("dark", -np.inf, -30.0))
+# ITA reads skin tone off a pixel's yellowness b*. A pixel whose colour is near neutral or not
+# skin-hued has no tone to read (a grey- or red-cast photo, tattoo ink, deep shadow), and
+# arctan2 sends it to an extreme bin. PROPOSAL (a priori bounds, not fitted): the tone is
+# readable when chroma C*ab >= 5 and hue angle h_ab is 20-90 degrees, around the 40-70 degrees
+# measured for skin of every tone.
+TONE_MIN_CHROMA = 5.0
+TONE_HUE_RANGE = (20.0, 90.0)
+
+
+def skin_tone(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ITA ``arctan2(L* - 50, b*)`` per pixel in degrees, and where the colour has a readable tone.
+
+    >>> ita, readable = skin_tone(np.array([[[200, 150, 120], [128, 128, 128]]], np.uint8))
+    >>> ita.round().tolist(), readable.tolist()
+    ([[35.0, 90.0]], [[True, False]])
+    """
+    import cv2
+
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    hue = np.degrees(np.arctan2(b, a))
+    readable = ((np.hypot(a, b) >= TONE_MIN_CHROMA)
+                & (hue >= TONE_HUE_RANGE[0]) & (hue <= TONE_HUE_RANGE[1]))
+    return np.degrees(np.arctan2(lightness - 50.0, b)), readable
+
+
+def ita_bin_index(ita: np.ndarray) -> np.ndarray:
+    """Index into ITA_BINS per value: 0 = very light (> 55 degrees) ... 5 = dark (<= -30).
+
+    >>> ita_bin_index(np.array([60.0, 55.0, 0.0, -45.0])).tolist()
+    [0, 1, 4, 5]
+    """
+    index = np.zeros(np.shape(ita), np.int64)
+    for _, low, _ in ITA_BINS[:-1]:
+        index += ita <= low
+    return index

@@ -9,7 +9,7 @@ import pytest
 
 import fleck
 from fleck.cli import main as cli_main
-from fleck.config import FITTED, FLECK_1996, KAPUR, get_config
+from fleck.config import FITTED, FITTED_STRICT, FLECK_1996, KAPUR, get_config
 from fleck.evaldata import load_pair, read_manifest
 from fleck.skin import skin_filter, skin_map
 from fleck.skin_model import (accepted_region, colour_llr, decode_llr, encode_llr, load_table,
@@ -117,6 +117,31 @@ def test_cli_skin_model_option(tmp_path, capsys):
     assert cli_main(["scan", str(path), "-o", str(results), "--skin-model", "fitted", "-q",
                      "-j", "1"]) == 0
     assert '"skin_fraction": 1.0' in results.read_text()
+
+
+def test_fitted_strict_is_the_same_table_with_a_subset_of_fitted_skin():
+    # Higher thresholds on the same table: fewer stage-1 seeds, a stricter stage 2, and a
+    # density growth that is monotone in its seeds, so every strict pixel is a fitted pixel.
+    assert FITTED_STRICT.skin.colour_table == FITTED.skin.colour_table
+    assert FITTED_STRICT.skin.table_stage1_min > FITTED.skin.table_stage1_min
+    assert FITTED_STRICT.skin.table_stage2_min > FITTED.skin.table_stage2_min
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    for (y, x), rgb in zip(((10, 10), (10, 80), (60, 10), (60, 80)), SKIN.values()):
+        image[y:y + 50, x:x + 70] = rgb
+    image = (image * rng.uniform(0.7, 1.0, (120, 160, 1))).astype(np.uint8)  # shading
+    strict = skin_filter(image, "fitted_strict").mask
+    loose = skin_filter(image, "fitted").mask
+    assert strict.any() and not (strict & ~loose).any() and strict.sum() < loose.sum()
+
+
+def test_cli_accepts_fitted_strict(tmp_path, capsys):
+    import cv2
+
+    path = tmp_path / "tan.png"
+    cv2.imwrite(str(path), np.full((60, 80, 3), SKIN["tan"][::-1], np.uint8))
+    assert cli_main(["skin", str(path), "--skin-model", "fitted_strict", "--json"]) == 0
+    assert '"config": "fitted_strict"' in capsys.readouterr().out
 
 
 def test_accepted_region_and_plot(tmp_path):

@@ -26,6 +26,9 @@ Reproducible: the same data give the same table, byte for byte. Only the ``dev``
    issue's target; cross-validated recall is the margin) of the best bin's recall. The chosen
    values are printed; they live in ``fleck.config`` (FITTED_SKIN and the table_* defaults)
    with this script as provenance. The shipped table is then fitted on all dev images.
+   ``--tone-pixels readable`` measures that ratio on the skin pixels whose colour has a
+   readable tone only (fleck.evaldata.skin_tone: colour casts and ink set aside); that rule
+   chose the FITTED_STRICT thresholds (same table).
 
 UCI pixels are not used: single pixels have no chroma median, noise or texture, and adding
 them lowered the dev F1 (pratheepan 61.1 -> 60.0 colour-only, measured while fitting).
@@ -53,7 +56,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fleck.config import FITTED, FLECK_1996  # noqa: E402
-from fleck.evaldata import load_pair, read_manifest  # noqa: E402
+from fleck.evaldata import ITA_BINS, ita_bin_index, load_pair, read_manifest, skin_tone  # noqa: E402
 from fleck.skin import (_median, _median_u8, density_growth, log_opponent, scale_of,  # noqa: E402
                         scaled_radius, texture_difference, to_working_size)
 from fleck.skin_model import SkinTable, decode_llr, encode_llr  # noqa: E402
@@ -67,7 +70,6 @@ SIGMA_CHROMA, SIGMA_BAND = 1.0, 1.0
 # Pseudo-densities: a colour seen in neither class gets log(1e-7 / 1e-5) = -4.6, not skin; the
 # larger non-skin term also keeps rare saturated colours out (dev control: an orange space suit).
 EPS_SKIN, EPS_OTHER = 1e-7, 1e-5
-ITA_EDGES = (55.0, 41.0, 28.0, 10.0, -30.0)  # very light > 55 > light > 41 > ... > dark
 # Extra skin weight per ITA bin on top of the per-bin balance (very light ... dark): chosen by
 # cross-validation on dev, where the very light and dark bins bound the fairness ratio.
 ITA_WEIGHTS = (1.5, 1.0, 1.0, 1.0, 1.0, 2.5)
@@ -75,14 +77,6 @@ FOLDS = 3
 GRID_TEXTURE = (8.0, 12.0, 20.0)
 GRID_STAGE1 = (-0.5, 0.0, 0.5, 1.0)
 GRID_STAGE2 = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.5)
-
-
-def ita_bin(ita: np.ndarray) -> np.ndarray:
-    """0 = very light (> 55 deg) ... 5 = dark (<= -30 deg)."""
-    index = np.zeros(ita.shape, np.int64)
-    for edge in ITA_EDGES:
-        index += ita <= edge
-    return index
 
 
 def features(row: dict, data: Path = DATA) -> dict:
@@ -103,20 +97,24 @@ def features(row: dict, data: Path = DATA) -> dict:
     cell = (ys[:, None] * cols + xs[None, :]).ravel()
     pixels = np.bincount(cell, minlength=rows * cols).reshape(rows, cols).astype(np.float32)
     skin_px = np.bincount(cell, weights=truth.ravel(), minlength=rows * cols).reshape(rows, cols)
-    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    ita = np.degrees(np.arctan2(lab[..., 0] - 50.0, lab[..., 2]))
+    ita, readable = skin_tone(image)
     ita_sum = np.bincount(cell, weights=np.where(truth, ita, 0.0).ravel(), minlength=rows * cols)
     mean_ita = np.divide(ita_sum.reshape(rows, cols), skin_px, out=np.zeros((rows, cols)),
                          where=skin_px > 0)
     # Ground-truth skin pixels of each ITA bin per working pixel (each by its own ITA, as the
     # benchmark bins them): the fairness ratio of the threshold search is measured on these.
-    pixel_bin = ita_bin(ita).ravel()
-    truth_flat = truth.ravel()
-    skin_bins = np.stack([np.bincount(cell[truth_flat & (pixel_bin == k)], minlength=rows * cols)
-                          for k in range(len(ITA_EDGES) + 1)]).reshape(-1, rows, cols)
+    # The same counting over the pixels whose colour has a readable tone only (--tone-pixels).
+    pixel_bin = ita_bin_index(ita).ravel()
+    truth_flat, readable = truth.ravel(), readable.ravel()
+
+    def per_bin(where):
+        return np.stack([np.bincount(cell[where & (pixel_bin == k)], minlength=rows * cols)
+                         for k in range(len(ITA_BINS))]).reshape(-1, rows, cols).astype(np.float32)
+
     return {"dataset": row["dataset"], "rg": rg, "by": by, "intensity": intensity,
             "texture": texture, "pixels": pixels, "skin": skin_px.astype(np.float32),
-            "ita_bin": ita_bin(mean_ita), "skin_bins": skin_bins.astype(np.float32)}
+            "ita_bin": ita_bin_index(mean_ita), "skin_bins": per_bin(truth_flat),
+            "skin_bins_readable": per_bin(truth_flat & readable)}
 
 
 def cell_index(rg, by, intensity):
@@ -209,11 +207,17 @@ def cross_validated_llr(images: list[dict], folds: int = FOLDS) -> list[np.ndarr
 
 
 def score_grid(images: list[dict], llrs: list[np.ndarray], fairness: float, *,
-               grid: tuple = (GRID_TEXTURE, GRID_STAGE1, GRID_STAGE2)) -> tuple[list, dict]:
-    """Dev scores of every (texture, t1, t2) on the given LLR maps, and the chosen one."""
+               grid: tuple = (GRID_TEXTURE, GRID_STAGE1, GRID_STAGE2),
+               tone_pixels: str = "all") -> tuple[list, dict]:
+    """Dev scores of every (texture, t1, t2) on the given LLR maps, and the chosen one.
+
+    ``tone_pixels="readable"`` measures the fairness ratio on the skin pixels whose colour has
+    a readable tone only (fleck.evaldata.skin_tone), setting colour casts and ink aside.
+    """
     grid_texture, grid_stage1, grid_stage2 = grid
     radius = scaled_radius(FLECK_1996.skin.density_radius, 1.0)
-    bins = len(ITA_EDGES) + 1
+    bins = len(ITA_BINS)
+    bins_key = "skin_bins" if tone_pixels == "all" else "skin_bins_readable"
     rows = []
     for texture_max in grid_texture:
         for t1 in grid_stage1:
@@ -229,8 +233,8 @@ def score_grid(images: list[dict], llrs: list[np.ndarray], fairness: float, *,
                     final = g & (llr >= t2)
                     tp = f["skin"][final].sum()
                     counts[f["dataset"]] += (tp, f["pixels"][final].sum() - tp, f["skin"].sum() - tp)
-                    per_bin[:, 0] += f["skin_bins"][:, final].sum(axis=1)
-                    per_bin[:, 1] += f["skin_bins"].reshape(bins, -1).sum(axis=1)
+                    per_bin[:, 0] += f[bins_key][:, final].sum(axis=1)
+                    per_bin[:, 1] += f[bins_key].reshape(bins, -1).sum(axis=1)
                 f1 = {d: 2 * c[0] / max(1.0, 2 * c[0] + c[1] + c[2]) for d, c in counts.items()}
                 recall = per_bin[:, 0] / np.maximum(per_bin[:, 1], 1)
                 # As bench/skin_accuracy.py: only bins holding >= 1 % of the skin count.
@@ -262,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fairness", type=float, default=0.8,
                         help="worst ITA-bin recall / best (cross-validated), required of the "
                              "chosen thresholds (the issue's target)")
+    parser.add_argument("--tone-pixels", choices=("all", "readable"), default="all",
+                        help="skin pixels the fairness ratio is measured on: all (each by its "
+                             "own ITA, as the issue's target and bench/skin_accuracy.py's first "
+                             "table) or readable (only colours with a readable tone: C*ab >= 5, "
+                             "hue 20-90 deg; the bench's second table)")
     parser.add_argument("--plot", type=Path, help="also draw the accepted region to this file")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
@@ -272,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     with Pool(args.jobs) as pool:
         images = pool.map(functools.partial(features, data=args.data), dev_rows(args.data),
                           chunksize=8)
-    rows, best = score_grid(images, cross_validated_llr(images), args.fairness)
+    rows, best = score_grid(images, cross_validated_llr(images), args.fairness,
+                            tone_pixels=args.tone_pixels)
     print(f"{FOLDS}-fold cross-validated on dev:")
     print("texture t1 t2 | F1 pratheepan abdomen mean | ITA recall (very light..dark) ratio")
     for r in sorted(rows, key=lambda r: -r["mean_f1"])[:12]:
@@ -285,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes, sha256 {digest}...)")
     table = quantised(llr)
     fitted = [table.lookup(f["rg"], f["by"], f["intensity"]) for f in images]
-    _, same = score_grid(images, fitted, args.fairness,
+    _, same = score_grid(images, fitted, args.fairness, tone_pixels=args.tone_pixels,
                          grid=([best["texture_max"]], [best["stage1"]], [best["stage2"]]))
     print(f"  in-sample, table fitted on all dev images:\n  {_row(same)}")
     current = FITTED.skin

@@ -20,7 +20,7 @@ import numpy as np
 from fleck.config import CONFIGS, FleckConfig, get_config
 from fleck.errors import ImageError
 
-CONFIG_NAMES = tuple(CONFIGS)  # fleck1996, kapur, fitted
+CONFIG_NAMES = tuple(CONFIGS)  # fleck1996, kapur, fitted, fitted_strict
 
 
 def working_size(text: str) -> int | None:
