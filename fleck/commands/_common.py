@@ -45,7 +45,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skin-model", choices=CONFIG_NAMES, default=None,
                         help="skin model, i.e. detector configuration (default fleck1996: the "
                              "paper's skin filter; kapur: Kapur's 1997 skin boxes; fitted: a "
-                             "colour table fitted to data, with Fleck's texture and growth)")
+                             "colour table fitted to data, with Fleck's texture and growth; "
+                             "fitted_strict: the same table with stricter thresholds, higher "
+                             "precision on web photos)")
     parser.add_argument("--config", choices=CONFIG_NAMES, default=None,
                         help="the same as --skin-model (kept for compatibility)")
     parser.add_argument("--working-size", type=working_size, default=argparse.SUPPRESS,
