@@ -32,7 +32,17 @@ def param(default: Any, provenance: str) -> Any:
 
 
 def provenance(config: Any, name: str) -> str:
-    """The provenance string of field ``name`` of a config dataclass."""
+    """The provenance string of field ``name`` of a config dataclass.
+
+    A named parameter set that changes a default says why in its ``notes`` ((field, reason)
+    pairs); that reason is the provenance of its value.
+
+    >>> provenance(KAPUR.skin, "texture_max").startswith("spec 1.11 Kapur")
+    True
+    """
+    notes = dict(getattr(config, "notes", ()))
+    if name in notes:
+        return notes[name]
     for f in dataclasses.fields(config):
         if f.name == name:
             return f.metadata.get("provenance", "")
@@ -44,6 +54,9 @@ class SkinConfig:
     """Constants of the colour/texture skin filter (spec section 1)."""
 
     name: str = param("fleck1996", "label of this parameter set")
+    notes: tuple[tuple[str, str], ...] = param(
+        (), "(field, reason) pairs: the provenance of each value this named set changes from "
+        "the defaults below (read by provenance() and describe())")
     zero_response: bool = param(True, "spec 1.1 [H]: subtract the camera's zero response")
     zero_response_border: int = param(
         10, "spec 1.1 [H]: pixels within 10 px of the border are excluded from the minimum "
@@ -219,6 +232,13 @@ KAPUR_SKIN = SkinConfig(
     stage1_boxes=((120.0, 160.0, 10.0, 60.0), (150.0, 180.0, 20.0, 80.0)),
     growth="iterative",
     intensity_range=(95.0, 240.0),
+    notes=tuple((name, "spec 1.11 Kapur variant (ProductiveRage JayKapurOptions.cs, rak001/SkinFilter): " + what) for name, what in (
+        ("intensity", "I = mean of the three log channels"),
+        ("noise", "no noise term"),
+        ("texture_max", "stage-1 texture <= 4.5"),
+        ("stage1_boxes", "hue/sat boxes 120-160 / 10-60 OR 150-180 / 20-80"),
+        ("growth", "5 iterations of 8-neighbour growth into stage-2 colours"),
+        ("intensity_range", "grey level kept in 95-240 after growth"))),
 )
 
 
@@ -256,6 +276,11 @@ FITTED_SKIN = SkinConfig(
     name="fitted",
     colour_model="table",
     texture_max=20.0,
+    notes=(("colour_model", "issue 8: the two colour tests read the fitted LLR table "
+                            "(fleck.skin_model) instead of the 1996 hue/saturation boxes"),
+           ("texture_max", "issue 8, chosen on dev by tools/fit_skin_model.py's cross-validated "
+                           "grid (8, 12, 20; 12 scored the same): 35 % of the 1996 filter's "
+                           "pratheepan misses were texture failures at skin boundaries")),
 )
 
 # The same table with stricter thresholds, for web photos where precision matters more: chosen
@@ -264,8 +289,13 @@ FITTED_SKIN = SkinConfig(
 # readable``: ITA is meaningless for grey-cast, red-cast or inked skin, which otherwise sets the
 # ratio). Dev, cross-validated: pratheepan F1 59.0 (fitted 55.6), abdomen 89.8 (90.9), worst /
 # best ITA bin 0.84 on readable-tone pixels and 0.74 on all pixels (fitted 0.81).
+_STRICT_RULE = ("issue 8, chosen on dev by tools/fit_skin_model.py --tone-pixels readable: the "
+                "best cross-validated mean dev F1 whose worst skin-tone bin, over skin pixels "
+                "with a readable tone, keeps >= 0.8 of the best bin's recall")
 FITTED_STRICT_SKIN = dataclasses.replace(
-    FITTED_SKIN, name="fitted_strict", table_stage1_min=0.5, table_stage2_min=0.0)
+    FITTED_SKIN, name="fitted_strict", table_stage1_min=0.5, table_stage2_min=0.0,
+    notes=FITTED_SKIN.notes + (("table_stage1_min", "stage-1 colour test LLR >= 0.5; " + _STRICT_RULE),
+                               ("table_stage2_min", "stage-2 colour test LLR >= 0; " + _STRICT_RULE)))
 
 FLECK_1996 = FleckConfig()
 KAPUR = FleckConfig(name="kapur", skin=KAPUR_SKIN)
@@ -297,6 +327,6 @@ def describe(config: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
         value = getattr(config, f.name)
         if dataclasses.is_dataclass(value):
             rows.extend(describe(value, prefix + f.name + "."))
-        else:
-            rows.append((prefix + f.name, value, f.metadata.get("provenance", "")))
+        elif f.name != "notes":  # notes are shown as the provenance of the values they explain
+            rows.append((prefix + f.name, value, provenance(config, f.name)))
     return rows
