@@ -84,7 +84,8 @@ class Counts:
     fn: int = 0
     tn: int = 0
 
-    def add(self, predicted: np.ndarray, truth: np.ndarray) -> None:
+    def add(self, predicted: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
+        """Add one image's counts; returns that image's (tp, fp, fn)."""
         tp = int(np.count_nonzero(predicted & truth))
         positives = int(np.count_nonzero(predicted))
         skin = int(np.count_nonzero(truth))
@@ -92,6 +93,7 @@ class Counts:
         self.fp += positives - tp
         self.fn += skin - tp
         self.tn += truth.size - positives - skin + tp
+        return tp, positives - tp, skin - tp
 
     @property
     def precision(self) -> float:
@@ -278,10 +280,7 @@ def accuracy_run(data: Path, rows: list[dict], *, limit: int | None) -> dict:
                 mask = (chai_ngan_ycrcb if method == "chai_ngan" else kovac_rgb)(image)
             ms[(label, method)].append((time.perf_counter() - start) * 1e3)
             predicted[method] = mask
-            counts[(label, method)].add(mask, truth)
-            tp = int(np.count_nonzero(mask & truth))
-            per_image[(label, method)].append(
-                (tp, int(np.count_nonzero(mask)) - tp, int(np.count_nonzero(truth)) - tp))
+            per_image[(label, method)].append(counts[(label, method)].add(mask, truth))
         _add_skin_tones(row["split"], image, truth, predicted, ita_pixel, ita_image, ita_image_n)
         if not analyse:
             continue
@@ -527,16 +526,10 @@ def ita_report(ita_pixel: dict, ita_image: dict) -> list[str]:
                   "| ITA bin | GT px | " + " | ".join(METHODS) + " | images | GT px | "
                   + " | ".join(METHODS) + " |",
                   "|---|---:|" + "---:|" * len(METHODS) + "---:|---:|" + "---:|" * len(METHODS)]
-        total = sum(ita_pixel.get(f"{split}|fleck1996|{n}", {}).get("skin_pixels", 0)
-                    for n, _, _ in ITA_BINS)
-        recalls = defaultdict(list)
-        for name, _, _ in ITA_BINS:
-            px = ita_pixel.get(f"{split}|fleck1996|{name}", {}).get("skin_pixels", 0)
-            row = f"| {name} | {px:,} | " + " | ".join(
-                _pct(ita_pixel[f"{split}|{m}|{name}"]["recall"]) if px else "-" for m in METHODS)
-            if px >= 0.01 * total:
-                for m in METHODS:
-                    recalls[m].append(ita_pixel[f"{split}|{m}|{name}"]["recall"])
+        names = [name for name, _, _ in ITA_BINS]
+        cells, ratios = _pixel_recalls(split, ita_pixel, names)
+        for name in names:
+            row = cells[name]
             im = ita_image.get(f"{split}|fleck1996|{name}")
             if im:
                 row += f" | {im['images']} | {im['skin_pixels']:,} | " + " | ".join(
@@ -544,12 +537,26 @@ def ita_report(ita_pixel: dict, ita_image: dict) -> list[str]:
             else:
                 row += " | 0 | 0 |" + " - |" * len(METHODS)
             lines.append(row)
-        lines.append("| worst / best (pixels) | | " + " | ".join(
-            f"{min(recalls[m]) / max(max(recalls[m]), 1e-9):.2f}" if recalls[m] else "-"
-            for m in METHODS) + " | | |" + " |" * len(METHODS))
+        lines.append("| worst / best (pixels) | | " + ratios + " | | |" + " |" * len(METHODS))
         lines.append("")
         lines += _tone_defined_report(split, ita_pixel)
     return lines
+
+
+def _pixel_recalls(split: str, ita_pixel: dict, keys: list[str]) -> tuple[dict[str, str], str]:
+    """Per key, the start of its table row (key, GT pixels, recall per method), and the cells of
+    each method's worst / best recall over the keys holding >= 1 % of those pixels."""
+    pixels = {k: ita_pixel.get(f"{split}|fleck1996|{k}", {}).get("skin_pixels", 0) for k in keys}
+    total = sum(pixels.values())
+    cells = {k: f"| {k.split('|')[0]} | {pixels[k]:,} | " + " | ".join(
+        _pct(ita_pixel[f"{split}|{m}|{k}"]["recall"]) if pixels[k] else "-" for m in METHODS)
+        for k in keys}
+    kept = [k for k in keys if pixels[k] >= 0.01 * total]
+    ratios = []
+    for m in METHODS:
+        recalls = [ita_pixel[f"{split}|{m}|{k}"]["recall"] for k in kept]
+        ratios.append(f"{min(recalls) / max(max(recalls), 1e-9):.2f}" if recalls else "-")
+    return cells, " | ".join(ratios)
 
 
 def _tone_defined_report(split: str, ita_pixel: dict) -> list[str]:
@@ -563,20 +570,11 @@ def _tone_defined_report(split: str, ita_pixel: dict) -> list[str]:
              "form the last row and are left out of the ratio.", "",
              "| ITA bin | GT px | " + " | ".join(METHODS) + " |",
              "|---|---:|" + "---:|" * len(METHODS)]
-    keys = [(f"{name}|defined", name) for name, _, _ in ITA_BINS]
-    total = sum(ita_pixel.get(f"{split}|fleck1996|{k}", {}).get("skin_pixels", 0) for k, _ in keys)
-    recalls = defaultdict(list)
-    for key, label in keys + [(UNDETERMINED, UNDETERMINED)]:
-        px = ita_pixel.get(f"{split}|fleck1996|{key}", {}).get("skin_pixels", 0)
-        lines.append(f"| {label} | {px:,} | " + " | ".join(
-            _pct(ita_pixel[f"{split}|{m}|{key}"]["recall"]) if px else "-" for m in METHODS) + " |")
-        if key != UNDETERMINED and px >= 0.01 * total:
-            for m in METHODS:
-                recalls[m].append(ita_pixel[f"{split}|{m}|{key}"]["recall"])
-    lines.append("| worst / best (tone-defined pixels) | | " + " | ".join(
-        f"{min(recalls[m]) / max(max(recalls[m]), 1e-9):.2f}" if recalls[m] else "-"
-        for m in METHODS) + " |")
-    lines.append("")
+    keys = [f"{name}|defined" for name, _, _ in ITA_BINS]
+    cells, ratios = _pixel_recalls(split, ita_pixel, keys)
+    undetermined, _ = _pixel_recalls(split, ita_pixel, [UNDETERMINED])
+    lines += [cells[k] + " |" for k in keys] + [undetermined[UNDETERMINED] + " |"]
+    lines += ["| worst / best (tone-defined pixels) | | " + ratios + " |", ""]
     return lines
 
 
