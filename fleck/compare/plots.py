@@ -25,6 +25,23 @@ def _style(name: str):
     return {"linestyle": "--", "color": "black"} if name == "fleck" else {}
 
 
+def _mark_cnn_point(ax, line, name: str, cnn_points) -> None:
+    """A circle on ``name``'s curve, in its colour, at its default threshold (if known)."""
+    point = (cnn_points or {}).get(name)
+    if point is not None and None not in point:
+        ax.plot(*point, "o", color=line.get_color(), markersize=6)
+
+
+def _finish(fig, ax, path, fleck_point, legend_loc: str, **labels) -> str:
+    """Fleck's star, the unit axes with ``labels``, the legend; write to ``path``."""
+    if fleck_point is not None and None not in fleck_point:
+        ax.plot(*fleck_point, "*", color="red", markersize=14, label="fleck decision")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), **labels)
+    ax.legend(loc=legend_loc, fontsize=8)
+    fig.savefig(path)
+    return os.fspath(path)
+
+
 def plot_roc(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
              fleck_point: tuple[float, float] | None = None,
              cnn_points: dict[str, tuple[float, float]] | None = None) -> str:
@@ -36,19 +53,12 @@ def plot_roc(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
             fpr, tpr, _ = M.roc_curve(y, score)
             line, = ax.plot(fpr, tpr, label=f"{name} (AUC {M.roc_auc(y, score):.3f})",
                             drawstyle="default", **_style(name))
-            point = (cnn_points or {}).get(name)
-            if point is not None and None not in point:
-                ax.plot(*point, "o", color=line.get_color(), markersize=6)
+            _mark_cnn_point(ax, line, name, cnn_points)
         ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=1, label="chance")
     else:
         ax.text(0.5, 0.5, "ROC undefined: one class only", ha="center")
-    if fleck_point is not None and None not in fleck_point:
-        ax.plot(*fleck_point, "*", color="red", markersize=14, label="fleck decision")
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false-positive rate", ylabel="recall",
-           title="ROC (circles: CNNs at their default threshold)")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.savefig(path)
-    return os.fspath(path)
+    return _finish(fig, ax, path, fleck_point, "lower right", xlabel="false-positive rate",
+                   ylabel="recall", title="ROC (circles: CNNs at their default threshold)")
 
 
 def plot_pr(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
@@ -63,16 +73,9 @@ def plot_pr(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
             ap = M.average_precision(y, score)
             line, = ax.plot(recall, precision, drawstyle="steps-post",
                             label=f"{name} (AP {ap:.3f})", **_style(name))
-            point = (cnn_points or {}).get(name)
-            if point is not None and None not in point:
-                ax.plot(*point, "o", color=line.get_color(), markersize=6)
+            _mark_cnn_point(ax, line, name, cnn_points)
         ax.axhline(y.mean(), linestyle=":", color="grey", linewidth=1, label="prevalence")
     else:
         ax.text(0.5, 0.5, "PR curve undefined: no positives", ha="center")
-    if fleck_point is not None and None not in fleck_point:
-        ax.plot(*fleck_point, "*", color="red", markersize=14, label="fleck decision")
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="recall", ylabel="precision",
-           title="Precision-recall (AP = average precision)")
-    ax.legend(loc="lower left", fontsize=8)
-    fig.savefig(path)
-    return os.fspath(path)
+    return _finish(fig, ax, path, fleck_point, "lower left", xlabel="recall",
+                   ylabel="precision", title="Precision-recall (AP = average precision)")
