@@ -160,11 +160,12 @@ def _average_precision_from_counts(tps: np.ndarray, fps: np.ndarray) -> float | 
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
-def _curve_inputs(y_true, score, sample_weight):
+def _cumulative(y_true, score, sample_weight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct thresholds (decreasing) and the weighted true and false positives at each."""
     y = _as_labels(y_true)
-    s = _as_scores(score, len(y))
-    w = _as_weights(sample_weight, len(y))
-    return y, s, w
+    sorted_scores = _SortedScores(y, _as_scores(score, len(y)))
+    tps, fps = sorted_scores.counts(_as_weights(sample_weight, len(y)))
+    return sorted_scores.thresholds, tps, fps
 
 
 def roc_curve(y_true, score, *, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,13 +178,10 @@ def roc_curve(y_true, score, *, sample_weight=None) -> tuple[np.ndarray, np.ndar
     >>> fpr.tolist(), tpr.tolist()
     ([0.0, 0.0, 1.0], [0.0, 1.0, 1.0])
     """
-    y, s, w = _curve_inputs(y_true, score, sample_weight)
-    sorted_scores = _SortedScores(y, s)
-    tps, fps = sorted_scores.counts(w)
+    thresholds, tps, fps = _cumulative(y_true, score, sample_weight)
     if len(tps) == 0 or tps[-1] <= 0 or fps[-1] <= 0:
         raise ValueError("a ROC curve needs both positive and negative images")
-    return (np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]],
-            np.r_[np.inf, sorted_scores.thresholds])
+    return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]], np.r_[np.inf, thresholds]
 
 
 def precision_recall_curve(y_true, score, *, sample_weight=None
@@ -196,28 +194,24 @@ def precision_recall_curve(y_true, score, *, sample_weight=None
     >>> p.tolist(), r.tolist(), t.tolist()
     ([0.5, 1.0, 1.0], [1.0, 1.0, 0.0], [0.2, 0.9])
     """
-    y, s, w = _curve_inputs(y_true, score, sample_weight)
-    sorted_scores = _SortedScores(y, s)
-    tps, fps = sorted_scores.counts(w)
+    thresholds, tps, fps = _cumulative(y_true, score, sample_weight)
     if len(tps) == 0 or tps[-1] <= 0:
         raise ValueError("a precision-recall curve needs positive images")
     predicted = tps + fps
     precision = np.divide(tps, predicted, out=np.ones_like(tps), where=predicted > 0)
     recall = tps / tps[-1]
     return (np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0],
-            sorted_scores.thresholds[::-1].copy())
+            thresholds[::-1].copy())
 
 
 def roc_auc(y_true, score, *, sample_weight=None) -> float | None:
     """Area under the ROC curve (ties count half); ``None`` with a single class."""
-    y, s, w = _curve_inputs(y_true, score, sample_weight)
-    return _roc_auc_from_counts(*_SortedScores(y, s).counts(w))
+    return _roc_auc_from_counts(*_cumulative(y_true, score, sample_weight)[1:])
 
 
 def average_precision(y_true, score, *, sample_weight=None) -> float | None:
     """Average precision, sklearn's step definition; ``None`` without positives."""
-    y, s, w = _curve_inputs(y_true, score, sample_weight)
-    return _average_precision_from_counts(*_SortedScores(y, s).counts(w))
+    return _average_precision_from_counts(*_cumulative(y_true, score, sample_weight)[1:])
 
 
 def threshold_for_recall(y_true, score, target_recall: float | None) -> float | None:
@@ -233,13 +227,11 @@ def threshold_for_recall(y_true, score, target_recall: float | None) -> float | 
     """
     if target_recall is None:
         return None
-    y, s, w = _curve_inputs(y_true, score, None)
-    sorted_scores = _SortedScores(y, s)
-    tps, _ = sorted_scores.counts(w)
+    thresholds, tps, _ = _cumulative(y_true, score, None)
     if len(tps) == 0 or tps[-1] <= 0:
         return None
     reaches = tps / tps[-1] >= target_recall - 1e-12
-    return float(sorted_scores.thresholds[np.argmax(reaches)])
+    return float(thresholds[np.argmax(reaches)])
 
 
 def threshold_for_fpr(y_true, score, target_fpr: float | None) -> float | None:
@@ -256,15 +248,13 @@ def threshold_for_fpr(y_true, score, target_fpr: float | None) -> float | None:
     """
     if target_fpr is None:
         return None
-    y, s, w = _curve_inputs(y_true, score, None)
-    sorted_scores = _SortedScores(y, s)
-    _, fps = sorted_scores.counts(w)
+    thresholds, _, fps = _cumulative(y_true, score, None)
     if len(fps) == 0 or fps[-1] <= 0:
         return None
     within = np.nonzero(fps / fps[-1] <= target_fpr + 1e-12)[0]
     if len(within) == 0:
-        return float(np.nextafter(sorted_scores.thresholds[0], np.inf))
-    return float(sorted_scores.thresholds[within[-1]])
+        return float(np.nextafter(thresholds[0], np.inf))
+    return float(thresholds[within[-1]])
 
 
 def bootstrap_intervals(y_true, *, predictions: Mapping[str, np.ndarray] | None = None,
