@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import os
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -65,8 +66,6 @@ def skin_tone(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> ita.round().tolist(), readable.tolist()
     ([[35.0, 90.0]], [[True, False]])
     """
-    import cv2
-
     lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     hue = np.degrees(np.arctan2(b, a))
