@@ -142,8 +142,11 @@ class Detector:
             times[stage] = (now - clock) * 1e3
             clock = now
 
-        loaded = load(image, reduce_to=config.working_size, max_pixels=config.max_pixels,
-                      min_size=config.min_size, name=name)
+        # Every source is decoded at full size and shrunk by the same resize, so a path, its
+        # bytes, a PIL image and the decoded array give the same answer. (Decoding JPEGs at
+        # 1/2-1/8 size through libjpeg's DCT scaling is faster but gives slightly different
+        # pixels than the resize, which flipped decisions between routes.)
+        loaded = load(image, max_pixels=config.max_pixels, min_size=config.min_size, name=name)
         lap("load")
         skin = skin_filter(loaded.rgb, config, input_shape=loaded.original_size)
         lap("skin")

@@ -31,7 +31,6 @@ False
 from __future__ import annotations
 
 import functools
-import zlib
 from dataclasses import dataclass, field
 
 import cv2
@@ -227,7 +226,7 @@ def log_opponent(image: np.ndarray, skin: SkinConfig) -> tuple[np.ndarray, np.nd
         np.maximum(rgb, 0.0, out=rgb)
     rgb += 1.0
     if skin.noise:
-        rgb += _content_noise(image)
+        rgb += _local_noise(image)
     logs = np.log10(rgb)
     logs *= skin.log_gain
     log_r, log_g, log_b = logs[..., 0], logs[..., 1], logs[..., 2]
@@ -309,31 +308,32 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError(f"image must not be empty, got {image.shape}")
 
 
-_NOISE_VALUES = 1 << 20
+def _local_noise(image: np.ndarray) -> np.ndarray:
+    """Uniform [0, 1) noise of ``image``'s shape, a hash of each value and its surroundings.
 
+    The spec's noise term only breaks up banding in dark areas; any fixed pseudo-random choice
+    does that. Each value's noise is a hash of the value, its channel and the sum of the same
+    channel over its four neighbours (borders replicated), so it depends on the pixel's own
+    neighbourhood only: a mirrored, rotated or cropped image gets the mirrored, rotated or
+    cropped noise, and changing one pixel redraws the noise of five pixels, not of the whole
+    image. (A seed taken from a checksum of all pixels, as before, redrew every value on any
+    change and flipped decisions under a mirror or a JPEG re-save; see the stability report.)
 
-@functools.lru_cache(maxsize=1)
-def _noise_buffer() -> np.ndarray:
-    buffer = np.random.default_rng(1996).random(_NOISE_VALUES, dtype=np.float32)
-    buffer.setflags(write=False)
-    return buffer
-
-
-def _content_noise(image: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) noise of ``image``'s shape, chosen by a CRC of its pixels.
-
-    Seeding a fresh generator per image costs as much as the rest of the log transform, so the
-    values come from one cached buffer, read from an offset set by the image content (wrapping
-    around for images larger than the buffer).
+    >>> a = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    >>> bool(np.array_equal(_local_noise(a)[:, ::-1], _local_noise(a[:, ::-1].copy())))
+    True
     """
-    count = image.size
-    start = zlib.crc32(np.ascontiguousarray(image).data) % _NOISE_VALUES
-    buffer = _noise_buffer()
-    if start + count <= _NOISE_VALUES:
-        values = buffer[start:start + count]
-    else:
-        values = np.resize(np.roll(buffer, -start), count)
-    return values.reshape(image.shape)
+    padded = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE).astype(np.uint32)
+    around = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+    key = padded[1:-1, 1:-1] | (around << np.uint32(8))
+    key |= np.arange(image.shape[2], dtype=np.uint32) << np.uint32(18)
+    # The 32-bit finaliser of MurmurHash3: every input bit affects every output bit.
+    key ^= key >> np.uint32(16)
+    key *= np.uint32(0x85EBCA6B)
+    key ^= key >> np.uint32(13)
+    key *= np.uint32(0xC2B2AE35)
+    key ^= key >> np.uint32(16)
+    return (key >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
 
 
 def _zero_response(image: np.ndarray, border: int) -> float:

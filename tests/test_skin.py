@@ -136,15 +136,30 @@ def test_same_scene_at_half_and_double_size_gives_same_skin_fraction():
     assert max(default) - min(default) <= 0.02
 
 
-def test_deterministic_and_noise_seeded_by_content():
+def test_deterministic_and_noise_local_to_each_pixel():
     image = scene((120, 160))
     first, second = skin_map(image, keep_maps=True), skin_map(image.copy(), keep_maps=True)
     assert np.array_equal(first.mask, second.mask)
     assert np.array_equal(first.maps["intensity"], second.maps["intensity"])
+    # One changed value redraws the noise of that pixel and its four neighbours only.
     other = image.copy()
-    other[0, 0, 0] ^= 1
-    assert not np.array_equal(skin_map(other, keep_maps=True).maps["intensity"][60:, 60:],
-                              first.maps["intensity"][60:, 60:])
+    other[50, 70, 1] ^= 1
+    changed = skin_map(other, keep_maps=True).maps["intensity"] != first.maps["intensity"]
+    assert changed[50, 70] and set(zip(*np.nonzero(changed))) <= {
+        (50, 70), (49, 70), (51, 70), (50, 69), (50, 71)}
+    # A mirrored image gets the mirrored noise, so the mirrored maps.
+    mirrored = skin_map(np.ascontiguousarray(image[:, ::-1]), keep_maps=True)
+    assert np.array_equal(mirrored.maps["intensity"], first.maps["intensity"][:, ::-1])
+
+
+def test_noise_is_uniform_in_unit_interval():
+    from fleck.skin import _local_noise
+
+    rng = np.random.default_rng(3)
+    noise = _local_noise(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8))
+    assert noise.dtype == np.float32 and noise.min() >= 0.0 and noise.max() < 1.0
+    counts, _ = np.histogram(noise, bins=10, range=(0.0, 1.0))
+    assert counts.min() > 0.9 * noise.size / 10 and counts.max() < 1.1 * noise.size / 10
 
 
 def test_kapur_is_a_separate_configuration():

@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     used: set[Path] = set()
     for source in args.images:
         try:
-            loaded = load(source, reduce_to=config.working_size, max_pixels=config.max_pixels,
-                          min_size=config.min_size)
+            # Full-size decode, as fleck.detect does, so both commands see the same pixels.
+            loaded = load(source, max_pixels=config.max_pixels, min_size=config.min_size)
             skin = skin_filter(loaded.rgb, config, input_shape=loaded.original_size)
             mask_path = None
             if folder is not None:
