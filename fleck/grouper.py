@@ -18,6 +18,7 @@ lattices produce thousands of "limbs", bodies do not.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from fleck.config import GeometryConfig
+from fleck.frame import canonical_frame
 from fleck.segments import Segment, scale_point
 from fleck.skin import disk_footprint
 
@@ -50,6 +52,11 @@ class Limb:
     angle: float
     proximal: int
     proximal_end: tuple[float, float]
+
+    def mapped(self, transform) -> "Limb":
+        """The limb with ``transform`` applied to its points (a (row, col) map)."""
+        return dataclasses.replace(self, joint=transform(self.joint),
+                                   proximal_end=transform(self.proximal_end))
 
     def scaled(self, factor: float) -> "Limb":
         return Limb(self.index, self.segments, scale_point(self.joint, factor), self.angle,
@@ -77,6 +84,10 @@ class Group:
     limbs: tuple[int, ...]
     point: tuple[float, float]
     coverage: float
+
+    def mapped(self, transform) -> "Group":
+        """The group with ``transform`` applied to its point (a (row, col) map)."""
+        return dataclasses.replace(self, point=transform(self.point))
 
     def scaled(self, factor: float) -> "Group":
         return Group(self.kind, self.segments, self.limbs, scale_point(self.point, factor),
@@ -107,9 +118,25 @@ def group(segments: tuple[Segment, ...], skin: np.ndarray,
     """Run G4-G7 on ``segments`` of the skin map ``skin`` (both at the working resolution).
 
     With ``first_only`` each group type stops at its first group that covers enough of the image
-    to decide (G8), which is all a yes/no answer needs (spec 2.3.6).
+    to decide (G8), which is all a yes/no answer needs (spec 2.3.6). Like the segment finder, it
+    works in the canonical orientation of ``skin`` (:mod:`fleck.frame`), so that rounding and
+    tie-breaks do not depend on how the image is mirrored.
     """
     config = config or GeometryConfig()
+    frame = canonical_frame(skin)
+    if not frame.identity:
+        to_canonical = frame.to_canonical
+        found = _group(tuple(s.mapped(to_canonical) for s in segments), frame.apply(skin),
+                       config, first_only)
+        return Grouping(tuple(limb.mapped(frame.to_input) for limb in found.limbs),
+                        tuple(g.mapped(frame.to_input) for g in found.groups),
+                        found.bailed_out, found.truncated)
+    return _group(segments, skin, config, first_only)
+
+
+def _group(segments: tuple[Segment, ...], skin: np.ndarray, config: GeometryConfig,
+           first_only: bool) -> Grouping:
+    """:func:`group` in the skin map's own orientation."""
     limit = int(min(config.max_limbs, config.max_limbs_per_segment * max(len(segments), 1)))
     limbs = find_limbs(segments, skin, config, limit=limit)
     if len(limbs) > limit:

@@ -21,6 +21,7 @@ Coordinates are (row, col) floats at the resolution of the mask given.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ import numpy as np
 from skimage.morphology import skeletonize
 
 from fleck.config import GeometryConfig
+from fleck.frame import Frame, canonical_frame
 
 # 8-neighbourhood offsets, (drow, dcol).
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
@@ -76,6 +78,10 @@ class Segment:
     def ribbon(self) -> np.ndarray:
         """The ribbon's four corners as a (4, 2) float array of (x, y) = (col, row)."""
         return ribbon_polygon(self.p, self.q, self.width)
+
+    def mapped(self, transform) -> "Segment":
+        """The segment with ``transform`` applied to both spine ends (a (row, col) map)."""
+        return dataclasses.replace(self, p=transform(self.p), q=transform(self.q))
 
     def scaled(self, factor: float) -> "Segment":
         """The segment in an image ``factor`` times larger (pixel centres map to centres)."""
@@ -137,8 +143,36 @@ def find_segments(mask: np.ndarray, scale: float, config: GeometryConfig | None 
     config : GeometryConfig
     keep_skeleton : bool
         Keep the skeleton image in the result (for drawing and debugging).
+
+    The work is done in the canonical orientation of ``mask`` (:mod:`fleck.frame`), so a
+    mirrored or quarter-turned mask gives exactly the mirrored or turned segments.
     """
     config = config or GeometryConfig()
+    frame = canonical_frame(mask)
+    found = _find_segments(frame.apply(mask), scale, config, keep_skeleton)
+    if frame.identity:
+        return found
+    segments = tuple(s.mapped(frame.to_input) for s in found.segments)
+    skeleton = None
+    if found.skeleton is not None:  # back to the input orientation: the inverse permutation
+        skeleton = _unapply(frame, found.skeleton)
+    return SegmentSet(segments, found.skeleton_pixels, found.bailed_out, skeleton)
+
+
+def _unapply(frame: Frame, array: np.ndarray) -> np.ndarray:
+    out = array
+    if frame.flip_cols:
+        out = out[:, ::-1]
+    if frame.flip_rows:
+        out = out[::-1]
+    if frame.transpose:
+        out = out.T
+    return np.ascontiguousarray(out)
+
+
+def _find_segments(mask: np.ndarray, scale: float, config: GeometryConfig,
+                   keep_skeleton: bool) -> SegmentSet:
+    """:func:`find_segments` in the mask's own orientation."""
     radius = max(1, int(round(config.open_radius * scale)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     opened = cv2.morphologyEx(mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8),

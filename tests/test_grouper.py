@@ -8,6 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+import fleck
+from fleck import synth
 from fleck.config import GeometryConfig
 from fleck.grouper import (
     LIMB_LIMB_GIRDLE,
@@ -211,3 +213,31 @@ def test_a_ribbon_widening_along_one_chain_is_not_a_limb_segment_girdle():
     branched = (dataclasses.replace(torso, node_q=9, branch_q=True),
                 dataclasses.replace(upper, node_p=9, branch_p=True), lower)
     assert len(limb_segment(branched)) == 1
+
+
+def test_grouping_of_a_mirrored_skin_map_is_the_mirrored_grouping():
+    from fleck.segments import find_segments
+
+    scene = synth.figure(3, size=(240, 320), pose="standing", tone="tan")
+    skin = fleck.skin_filter(scene.image)
+    mask = skin.mask
+    segments = find_segments(mask, skin.scale).segments
+    grouping = group(segments, mask)
+    assert grouping.limbs and grouping.groups, "the figure should give limbs and groups"
+    cols = mask.shape[1]
+
+    def mirror(point):
+        return (point[0], cols - 1 - point[1])
+
+    mirrored = group(tuple(s.mapped(mirror) for s in segments),
+                     np.ascontiguousarray(mask[:, ::-1]))
+    expected_limbs = [limb.mapped(mirror) for limb in grouping.limbs]
+    assert [dataclasses.replace(a, joint=b.joint, proximal_end=b.proximal_end)
+            for a, b in zip(mirrored.limbs, expected_limbs)] == expected_limbs
+    assert np.allclose([a.joint + a.proximal_end for a in mirrored.limbs],
+                       [b.joint + b.proximal_end for b in expected_limbs], rtol=0, atol=1e-9)
+    expected_groups = [g.mapped(mirror) for g in grouping.groups]
+    assert [dataclasses.replace(a, point=b.point) for a, b in zip(mirrored.groups,
+                                                                   expected_groups)] == expected_groups
+    assert np.allclose([a.point for a in mirrored.groups], [b.point for b in expected_groups],
+                       rtol=0, atol=1e-9)

@@ -145,3 +145,51 @@ def test_a_skin_strip_along_the_frame_is_not_a_limb():
     moved[30:46, 20:160] = 1  # the same strip away from the frame is a limb segment
     assert not find_segments(moved.astype(bool), 1.0).segments[0].torso_only
 
+
+
+def _blobs(seed: int, shape=(120, 150)) -> np.ndarray:
+    """A ragged skin-like mask: random thick strokes and discs, with noisy edges."""
+    rng = np.random.default_rng(seed)
+    mask = canvas(shape)
+    for _ in range(rng.integers(3, 7)):
+        a = tuple(int(v) for v in rng.integers(10, (shape[1] - 10, shape[0] - 10)))
+        b = tuple(int(v) for v in rng.integers(10, (shape[1] - 10, shape[0] - 10)))
+        cv2.line(mask, a, b, 1, int(rng.integers(8, 20)))
+    cv2.circle(mask, (shape[1] // 2, shape[0] // 2), int(rng.integers(8, 25)), 1, -1)
+    edge = cv2.dilate(mask, np.ones((3, 3), np.uint8)) != cv2.erode(mask, np.ones((3, 3), np.uint8))
+    flip = edge & (rng.random(shape) < 0.3)
+    return (mask > 0) ^ flip
+
+
+def _mirror_segment(segment: Segment, cols: int) -> Segment:
+    return segment.mapped(lambda point: (point[0], cols - 1 - point[1]))
+
+
+def assert_same_segments(found, expected):
+    """Equal up to float rounding of the mapped coordinates (1e-9 px)."""
+    assert len(found) == len(expected)
+    for a, b in zip(found, expected):
+        assert dataclasses.replace(a, p=b.p, q=b.q) == b
+        assert np.allclose(a.p + a.q, b.p + b.q, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_segments_of_a_mirrored_mask_are_the_mirrored_segments(seed):
+    # Zhang-Suen thinning and scan-order tracing are not symmetric; the finder works in a
+    # canonical orientation of the mask so its output is.
+    mask = _blobs(seed)
+    found = find_segments(mask, 1.0)
+    assert found.segments, "the test mask should give segments"
+    mirrored = find_segments(np.ascontiguousarray(mask[:, ::-1]), 1.0)
+    assert_same_segments(mirrored.segments,
+                         [_mirror_segment(s, mask.shape[1]) for s in found.segments])
+    turned = find_segments(np.ascontiguousarray(mask.T), 1.0)
+    assert_same_segments(turned.segments, [s.mapped(lambda p: (p[1], p[0])) for s in found.segments])
+
+
+def test_the_skeleton_is_returned_in_the_input_orientation():
+    mask = _blobs(3)
+    skeleton = find_segments(mask, 1.0, keep_skeleton=True).skeleton
+    mirrored = find_segments(np.ascontiguousarray(mask[:, ::-1]), 1.0, keep_skeleton=True)
+    assert skeleton[~mask].sum() == 0
+    assert np.array_equal(mirrored.skeleton, skeleton[:, ::-1])
