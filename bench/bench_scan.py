@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fleck  # noqa: E402
-import fleck.scan as scan_module  # noqa: E402
+import fleck.scan.settings as scan_settings  # noqa: E402
 from fleck import synth  # noqa: E402
 from fleck.scan import read_results, scan  # noqa: E402
 
@@ -103,13 +103,13 @@ def main() -> int:
                    and records[p]["decision"] == reference[p]["decision"] for p in reference)
 
         if args.extras:
-            saved = scan_module.SCAN
-            scan_module.SCAN = dataclasses.replace(saved, fsync_interval_s=0.0)
+            saved = scan_settings.SCAN
+            scan_settings.SCAN = dataclasses.replace(saved, fsync_interval_s=0.0)
             try:
                 rows.append(("scan jobs=2, fsync every task",
                              best(args.repeat, lambda: time_scan(folder, out, jobs=2))))
             finally:
-                scan_module.SCAN = saved
+                scan_settings.SCAN = saved
             for chunk in (1, 16):
                 rows.append((f"scan jobs=2, chunk={chunk}",
                              best(args.repeat, lambda: time_scan(folder, out, jobs=2,

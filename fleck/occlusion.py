@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -50,6 +50,7 @@ import cv2
 import numpy as np
 
 from fleck.errors import ImageError
+from fleck.parallel import WorkerPool, process_context, resolve_jobs
 from fleck.skin import working_shape
 
 VARIANTS = ("occlude", "window")
@@ -376,7 +377,7 @@ def occlusion_map(image: Any, score_fn: "Callable[..., Any] | str", *,
         raise ValueError(f"`stride` ({stride}) must not exceed `window` ({window}): pixels "
                          "between windows would be covered by none")
     batch_size = _positive_int("batch_size", batch_size)
-    jobs = (os.cpu_count() or 1) if jobs == 0 else _positive_int("jobs", jobs)
+    jobs = resolve_jobs(0) if jobs == 0 else _positive_int("jobs", jobs)
     if isinstance(score_fn, str):
         from fleck.scorers import get_scorer
 
@@ -430,36 +431,24 @@ def _evaluate(job: _Job, n_positions: int, *, jobs: int, progress: bool,
               smoothing=0.1, dynamic_ncols=True) as bar:
         if jobs == 1 or n_positions < 2 * job.batch_size:
             return job.score_indices(indices, on_batch=bar.update)
-        import multiprocessing
-
         n_chunks = min(n_positions, jobs * DEFAULTS.chunks_per_job)
         chunks = np.array_split(indices, n_chunks)
-        context = multiprocessing.get_context(mp_context or _default_context())
-        forked = context.get_start_method() == "fork"
+        context = process_context(mp_context or _default_context())
         scores = np.empty(n_positions, np.float64)
-        parent_threads = cv2.getNumThreads()
-        # OpenCV's thread pool does not survive fork (a child touching it can hang): shrink it
-        # to one thread while the workers are forked, so they start with no pool at all.
-        if forked:
-            cv2.setNumThreads(1)
+        forked = context.get_start_method() == "fork"
+        pool = WorkerPool(jobs, context, initializer=_init_worker, initargs=(job, forked))
         try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                     initializer=_init_worker, initargs=(job, forked)) as pool:
-                pending = {pool.submit(_worker_score, chunk): chunk for chunk in chunks}
-                try:
-                    while pending:
-                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            chunk = pending.pop(future)
-                            scores[chunk] = future.result()
-                            bar.update(len(chunk))
-                except BaseException:
-                    for future in pending:
-                        future.cancel()
-                    raise
-        finally:
-            if forked:
-                cv2.setNumThreads(parent_threads)
+            pending = {pool.submit(_worker_score, chunk): chunk for chunk in chunks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = pending.pop(future)
+                    scores[chunk] = future.result()
+                    bar.update(len(chunk))
+        except BaseException:
+            pool.close(abandon=True)  # cancels what is pending, stops what runs
+            raise
+        pool.close(abandon=False)
         return scores
 
 

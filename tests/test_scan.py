@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import fleck.scan as scan_module
+import fleck.scan.local
+from fleck.scan.results import ResultsFile
+from fleck.scan.worker import Worker
 from fleck.cli import main
 from fleck.scan import (CSV_COLUMNS, ResultsWarning, find_images, overlay_path, read_results,
                         scan)
@@ -257,10 +259,10 @@ def test_a_second_scan_cannot_write_the_same_file(tmp_path):
     pytest.importorskip("fcntl")
     out = tmp_path / "r.jsonl"
     out.write_text('{"path": "x.jpg", "status": "ok"}\n')
-    first = scan_module._ResultsFile(str(out), resume=True, csv=None)
+    first = ResultsFile(str(out), resume=True, csv=None)
     try:
         with pytest.raises(OSError, match="another fleck scan"):
-            scan_module._ResultsFile(str(out), resume=False, csv=None)
+            ResultsFile(str(out), resume=False, csv=None)
     finally:
         first.close()
     assert out.read_text().count("\n") == 1  # the refused scan did not truncate it
@@ -268,7 +270,7 @@ def test_a_second_scan_cannot_write_the_same_file(tmp_path):
 
 # ------------------------------------------------------------------------------------ failures
 
-class CrashingWorker(scan_module._Worker):
+class CrashingWorker(Worker):
     """Dies like a segfaulting decoder on files whose name contains 'crash'."""
 
     def scan_one(self, path):
@@ -279,7 +281,7 @@ class CrashingWorker(scan_module._Worker):
 
 def test_a_worker_crash_costs_one_error_record(tree, tmp_path, monkeypatch):
     save(tree / "crash.png", skin_noise(np.random.default_rng(3)))
-    monkeypatch.setattr(scan_module, "_WORKER_CLASS", CrashingWorker)
+    monkeypatch.setattr(fleck.scan.local, "_WORKER_CLASS", CrashingWorker)
     summary = scan([tree], tmp_path / "r.jsonl", jobs=2, chunk=2)
     records = by_path(read_results(summary.out))
     assert sorted(relative(records, tree)) == sorted([*EXPECTED, "crash.png"])
