@@ -49,7 +49,8 @@ sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
 from fleck.config import (FITTED, FITTED_STRICT, FLECK_1996, KAPUR, FleckConfig,  # noqa: E402
                           SkinConfig)
-from fleck.skin import log_opponent, scaled_radius, skin_filter  # noqa: E402
+from fleck.colour import log_opponent  # noqa: E402
+from fleck.skin import scaled_radius, skin_filter  # noqa: E402
 from fleck.evaldata import (ITA_BINS, TONE_HUE_RANGE, TONE_MIN_CHROMA, ita_bin_index,  # noqa: E402
                             load_pair, read_manifest, skin_tone)
 from fleck.skin_rules import chai_ngan_ycrcb, kovac_rgb  # noqa: E402

@@ -31,12 +31,12 @@ False
 from __future__ import annotations
 
 import functools
-import zlib
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from fleck.colour import log_opponent
 from fleck.config import FleckConfig, SkinConfig, get_config
 
 REFERENCE_SIZE = 320.0  # spec 1.3: SCALE = (H + W) / 320
@@ -214,29 +214,6 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
                    scale=scale, input_shape=image.shape[:2], maps=maps)
 
 
-def log_opponent(image: np.ndarray, skin: SkinConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zero-response subtraction and the log-opponent transform (spec 1.1-1.2).
-
-    Returns float32 arrays ``(I, Rg, By)`` in 105 log10 units. With ``skin.noise`` the uniform
-    [0, 1) noise is a slice of a fixed random buffer at an offset given by a CRC of the pixels,
-    so equal inputs give bit-identical outputs (see :func:`_content_noise`).
-    """
-    rgb = image.astype(np.float32)
-    if skin.zero_response:
-        rgb -= min(_zero_response(image, skin.zero_response_border), skin.zero_response_max)
-        np.maximum(rgb, 0.0, out=rgb)
-    rgb += 1.0
-    if skin.noise:
-        rgb += _content_noise(image)
-    logs = np.log10(rgb)
-    logs *= skin.log_gain
-    log_r, log_g, log_b = logs[..., 0], logs[..., 1], logs[..., 2]
-    rg = log_r - log_g
-    by = log_b - (log_g + log_r) * 0.5
-    intensity = log_g.copy() if skin.intensity == "green" else logs.mean(axis=2)
-    return intensity, rg, by
-
-
 def texture_difference(intensity: np.ndarray, scale: float, skin: SkinConfig) -> np.ndarray:
     """``|I - median(I, 4 SCALE)|`` in 1/4 log units as uint8 (spec 1.5, first median).
 
@@ -309,41 +286,6 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError(f"image must not be empty, got {image.shape}")
 
 
-_NOISE_VALUES = 1 << 20
-
-
-@functools.lru_cache(maxsize=1)
-def _noise_buffer() -> np.ndarray:
-    buffer = np.random.default_rng(1996).random(_NOISE_VALUES, dtype=np.float32)
-    buffer.setflags(write=False)
-    return buffer
-
-
-def _content_noise(image: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) noise of ``image``'s shape, chosen by a CRC of its pixels.
-
-    Seeding a fresh generator per image costs as much as the rest of the log transform, so the
-    values come from one cached buffer, read from an offset set by the image content (wrapping
-    around for images larger than the buffer).
-    """
-    count = image.size
-    start = zlib.crc32(np.ascontiguousarray(image).data) % _NOISE_VALUES
-    buffer = _noise_buffer()
-    if start + count <= _NOISE_VALUES:
-        values = buffer[start:start + count]
-    else:
-        values = np.resize(np.roll(buffer, -start), count)
-    return values.reshape(image.shape)
-
-
-def _zero_response(image: np.ndarray, border: int) -> float:
-    rows, cols = image.shape[:2]
-    inner = image
-    if rows > 2 * border and cols > 2 * border:
-        inner = image[border:rows - border, border:cols - border]
-    return float(inner.min())
-
-
 def _in_boxes(hue: np.ndarray, sat: np.ndarray, boxes) -> np.ndarray:
     inside = np.zeros(hue.shape, bool)
     for hue_min, hue_max, sat_min, sat_max in boxes:
@@ -370,9 +312,14 @@ def _median_u8(values: np.ndarray, radius: int, skin: SkinConfig) -> np.ndarray:
 
 @functools.lru_cache(maxsize=128)
 def disk_footprint(radius: int) -> np.ndarray:
-    """A (2r+1)^2 uint8 disk of 0/1, cached and read-only (copy before changing it)."""
-    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    disk = (yy * yy + xx * xx <= radius * radius).astype(np.uint8)
+    """``skimage.morphology.disk(radius)`` (uint8 0/1, (2r+1)^2), cached and read-only.
+
+    >>> disk_footprint(1).tolist()
+    [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    """
+    from skimage.morphology import disk as skimage_disk  # lazy: skimage is slow to import
+
+    disk = skimage_disk(radius).astype(np.uint8, copy=False)
     disk.setflags(write=False)
     return disk
 

@@ -32,6 +32,7 @@ from importlib import resources
 
 import numpy as np
 
+from fleck.colour import log_opponent
 from fleck.config import FITTED, FleckConfig, SkinConfig, get_config
 
 LLR_RANGE = (-8.0, 8.0)  # the uint8 code 0..255 spans this many nats, linearly
@@ -137,8 +138,6 @@ def colour_llr(pixels: np.ndarray, config: SkinConfig | FleckConfig | str | None
     >>> float(colour_llr(np.array([141, 85, 56], np.uint8))) > 0.5  # dark skin
     True
     """
-    from fleck.skin import log_opponent  # fleck.skin imports this module lazily
-
     skin = _skin_config(config)
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8 or pixels.shape[-1:] != (3,):

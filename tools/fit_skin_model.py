@@ -57,7 +57,8 @@ sys.path.insert(0, str(REPO))
 
 from fleck.config import FITTED, FITTED_STRICT, FLECK_1996  # noqa: E402
 from fleck.evaldata import ITA_BINS, ita_bin_index, load_pair, read_manifest, skin_tone  # noqa: E402
-from fleck.skin import (_median, _median_u8, density_growth, log_opponent, scale_of,  # noqa: E402
+from fleck.colour import log_opponent  # noqa: E402
+from fleck.skin import (_median, _median_u8, density_growth, scale_of,  # noqa: E402
                         scaled_radius, texture_difference, to_working_size)
 from fleck.skin_model import SkinTable, decode_llr, encode_llr  # noqa: E402
 
