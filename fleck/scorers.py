@@ -33,9 +33,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fleck.cnn import CNN_NAMES
+
+__all__ = ["ScoreFn", "CNN_MODELS", "BUILTIN_NAMES", "mean_brightness", "build_score_fn",
+           "NamedScorer", "get_scorer"]
+
 ScoreFn = Callable[[np.ndarray], float]
 
-CNN_MODELS = ("open_nsfw", "nudenet")
+CNN_MODELS = CNN_NAMES  # the registry of fleck.cnn (whose heavy imports are lazy)
 BUILTIN_NAMES = ("fleck", *CNN_MODELS)
 
 # One built score function per (process, name): worker processes build their own on first call.
@@ -52,11 +57,10 @@ def mean_brightness(image: np.ndarray) -> float:
 
 
 def _build_fleck(config_name: str | None) -> ScoreFn:
-    import fleck  # lazy: the detector is heavier than this module
-
     from fleck.config import get_config
+    from fleck.detector import Detector  # lazy: the detector is heavier than this module
 
-    detector = fleck.Detector(get_config(config_name))
+    detector = Detector(get_config(config_name))
     return detector.score
 
 

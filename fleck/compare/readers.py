@@ -47,6 +47,12 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from fleck.cnn import NUDENET_EXPOSED_CLASSES, nudenet_score
+
+__all__ = ["CNN_FORMATS", "PATH_KEYS", "LabelSet", "parse_label", "read_labels", "FleckResults",
+           "read_fleck_results", "CnnScores", "read_cnn_scores", "MatchReport", "PathMatcher",
+           "nudenet_score"]
+
 CNN_FORMATS = ("csv", "jsonl", "open_nsfw", "nudenet", "clarifai")
 PATH_KEYS = ("path", "image", "file", "filename", "image_path")
 _TRUE = {"1", "nsfw", "true", "yes", "positive"}
@@ -209,7 +215,6 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
     rows, container = _load_rows(text, source)
     detected = format or _detect_format(rows, container, source)
     if nudenet_classes is None:
-        from fleck.cnn import NUDENET_EXPOSED_CLASSES
         nudenet_classes = NUDENET_EXPOSED_CLASSES
     classes = frozenset(nudenet_classes)
     scores: dict[str, float] = {}
@@ -230,22 +235,6 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
 
 class _Skip(Exception):
     """A record that yields no score: listed as a problem, the rest of the file is read."""
-
-
-def nudenet_score(detections: Iterable[dict], classes: Iterable[str]) -> float:
-    """Highest score among detections whose class is in ``classes``; 0.0 when none.
-
-    >>> nudenet_score([{"class": "FACE_FEMALE", "score": 0.9},
-    ...                {"class": "BUTTOCKS_EXPOSED", "score": 0.4}], ["BUTTOCKS_EXPOSED"])
-    0.4
-    """
-    wanted = set(classes)
-    best = 0.0
-    for det in detections:
-        name = det.get("class", det.get("label"))
-        if name in wanted:
-            best = max(best, float(det["score"]))
-    return best
 
 
 def _score_of(row: dict, fmt: str, classes: frozenset[str], where: str) -> float:
