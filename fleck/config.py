@@ -23,6 +23,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["Box", "param", "provenance", "SkinConfig", "GeometryConfig", "KAPUR_SKIN",
+           "FleckConfig", "FITTED_SKIN", "FITTED_STRICT_SKIN", "FLECK_1996", "KAPUR", "FITTED",
+           "FITTED_STRICT", "CONFIGS", "get_config", "describe"]
+
 Box = tuple[float, float, float, float]  # hue_min, hue_max, sat_min, sat_max (degrees, log units)
 
 

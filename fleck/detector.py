@@ -28,6 +28,8 @@ from fleck.loading import load
 from fleck.segments import Segment, find_segments
 from fleck.skin import resize_mask, skin_filter
 
+__all__ = ["SCHEMA_VERSION", "Detection", "Detector", "detect"]
+
 SCHEMA_VERSION = 1
 
 

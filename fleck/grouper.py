@@ -30,6 +30,10 @@ from fleck.config import GeometryConfig
 from fleck.segments import Segment, scale_point
 from fleck.skin import disk_footprint
 
+__all__ = ["LIMB_LIMB_GIRDLE", "LIMB_SEGMENT_GIRDLE", "SPINE_THIGH", "GROUP_KINDS", "Limb",
+           "Group", "Grouping", "group", "find_limbs", "limb_limb_girdles", "limb_segment_girdles",
+           "spine_thigh_groups", "enabled_kinds"]
+
 LIMB_LIMB_GIRDLE = "limb_limb_girdle"
 LIMB_SEGMENT_GIRDLE = "limb_segment_girdle"
 SPINE_THIGH = "spine_thigh"

@@ -30,6 +30,8 @@ from skimage.morphology import skeletonize
 
 from fleck.config import GeometryConfig
 
+__all__ = ["Segment", "SegmentSet", "scale_point", "ribbon_polygon", "find_segments"]
+
 # 8-neighbourhood offsets, (drow, dcol).
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 

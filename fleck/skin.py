@@ -39,6 +39,11 @@ import numpy as np
 from fleck.colour import log_opponent
 from fleck.config import FleckConfig, SkinConfig, get_config
 
+__all__ = ["REFERENCE_SIZE", "scale_of", "scaled_radius", "SkinMap", "resize_mask",
+           "working_shape", "to_working_size", "skin_filter", "skin_map", "texture_difference",
+           "texture_amplitude", "texture_at_most", "density_growth", "iterative_growth",
+           "disk_footprint", "log_opponent"]
+
 REFERENCE_SIZE = 320.0  # spec 1.3: SCALE = (H + W) / 320
 
 
