@@ -21,6 +21,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+__all__ = ["read_manifest", "load_pair", "ITA_BINS", "TONE_MIN_CHROMA", "TONE_HUE_RANGE",
+           "skin_tone", "ita_bin_index"]
+
 
 def read_manifest(root: str | os.PathLike) -> list[dict[str, str]]:
     """The rows of ``root/manifest.csv`` (dataset, image, mask, split, ...), in file order."""

@@ -458,9 +458,9 @@ def _evaluate(job: _Job, n_positions: int, *, jobs: int, progress: bool,
 
 def _as_rgb(image: Any) -> np.ndarray:
     if not isinstance(image, np.ndarray):
-        import fleck
+        from fleck.loading import load_image
 
-        return fleck.load_image(image)
+        return load_image(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ImageError("image", f"expected an (M, N, 3) RGB array, got shape {image.shape}")
     if image.dtype != np.uint8:

@@ -35,6 +35,9 @@ import numpy as np
 from fleck.colour import log_opponent
 from fleck.config import FITTED, FleckConfig, SkinConfig, get_config
 
+__all__ = ["LLR_RANGE", "SkinTable", "encode_llr", "decode_llr", "load_table", "colour_llr",
+           "accepted_region", "plot_accepted_region"]
+
 LLR_RANGE = (-8.0, 8.0)  # the uint8 code 0..255 spans this many nats, linearly
 
 

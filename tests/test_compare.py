@@ -150,15 +150,16 @@ def test_parse_cnn_spec():
 
 
 def test_gallery_shows_fleck_overlay_beside_thumbnail(tiny_set, tmp_path, monkeypatch):
-    import fleck
+    import fleck.detector
+    import fleck.overlay
     calls = []
 
     def fake_draw(detection, image):
         calls.append(detection)
         return 255 - np.asarray(image)
 
-    monkeypatch.setattr(fleck, "draw", fake_draw, raising=False)
-    monkeypatch.setattr(fleck, "detect", lambda image, config=None: "det", raising=False)
+    monkeypatch.setattr(fleck.overlay, "draw", fake_draw)
+    monkeypatch.setattr(fleck.detector, "detect", lambda image, config=None: "det")
     root, cnn_csv, *_ = tiny_set
     result = compare(root / "labels.csv", root / "results.jsonl", {"mycnn": cnn_csv},
                      outdir=tmp_path / "r", settings=CompareSettings(n_bootstrap=0))

@@ -15,6 +15,8 @@ import os
 import sys
 import warnings
 
+__all__ = ["register", "parse_cnn_spec", "image_files", "scan_images", "run"]
+
 def register(subparsers) -> None:
     from fleck.compare.readers import CNN_FORMATS
     p = subparsers.add_parser(

@@ -10,6 +10,8 @@ import sys
 
 from fleck.commands._common import CONFIG_NAMES, config_name
 
+__all__ = ["DESCRIPTION", "EPILOG", "register", "run"]
+
 DESCRIPTION = """\
 Run the detector on every image in PATH (files, and folders walked recursively; images are
 recognised by content as well as by name) in parallel worker processes. Each finished image is

@@ -27,6 +27,11 @@ from typing import Mapping
 
 import numpy as np
 
+__all__ = ["METRIC_NAMES", "CURVE_METRIC_NAMES", "Counts", "confusion_counts", "binary_metrics",
+           "roc_curve", "precision_recall_curve", "roc_auc", "average_precision",
+           "threshold_for_recall", "threshold_for_fpr", "bootstrap_intervals", "mcnemar_exact",
+           "summarise"]
+
 METRIC_NAMES = ("precision", "recall", "f1", "fpr", "accuracy")
 CURVE_METRIC_NAMES = ("roc_auc", "average_precision")
 

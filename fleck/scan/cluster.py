@@ -7,15 +7,13 @@ scanning process, which alone writes the results file.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from fleck.config import FleckConfig
 from fleck.scan import settings
+from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
 from fleck.scan.worker import dask_scan_chunk
-
-if TYPE_CHECKING:
-    from fleck.scan.run import Collector, Stop
 
 __all__ = ["run_dask"]
 

@@ -12,16 +12,14 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from fleck.config import FleckConfig
 from fleck.parallel import WorkerPool, process_context
 from fleck.scan import settings
+from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
 from fleck.scan.worker import Worker, init_worker, scan_chunk
-
-if TYPE_CHECKING:
-    from fleck.scan.run import Collector, Stop
 
 __all__ = ["run_local", "CRASHED"]
 
