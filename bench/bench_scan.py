@@ -112,8 +112,8 @@ def main() -> int:
                 scan_settings.SCAN = saved
             for chunk in (1, 16):
                 rows.append((f"scan jobs=2, chunk={chunk}",
-                             best(args.repeat, lambda: time_scan(folder, out, jobs=2,
-                                                                 chunk=chunk))))
+                             best(args.repeat, lambda chunk=chunk: time_scan(
+                                 folder, out, jobs=2, chunk=chunk))))
 
     n = len(paths)
     print(f"\n{'variant':34s} {'seconds':>8s} {'images/s':>9s}")

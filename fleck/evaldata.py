@@ -7,7 +7,8 @@ nothing in the detector imports it.
 
 >>> import os, tempfile
 >>> root = tempfile.mkdtemp()
->>> _ = open(os.path.join(root, "manifest.csv"), "w").write("dataset,image,mask,split\\nx,a.jpg,,dev\\n")
+>>> manifest = "dataset,image,mask,split\\nx,a.jpg,,dev\\n"
+>>> _ = open(os.path.join(root, "manifest.csv"), "w").write(manifest)
 >>> [row["image"] for row in read_manifest(root)]
 ['a.jpg']
 """

@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -59,7 +60,7 @@ NAMED_FILLS = ("grey", "mean", "blur")
 
 @dataclass(frozen=True)
 class OcclusionDefaults:
-    """Defaults of the occlusion machinery (presentation/performance choices, not detector rules)."""
+    """Defaults of the occlusion machinery (presentation and speed choices, not detector rules)."""
 
     window: int = 64  # Compton 2016: 64 x 64 window
     stride: int = 3  # Compton 2016: 3 px stride (~22,500 evaluations on 512 x 512)
@@ -308,7 +309,7 @@ def _default_context() -> str:
 # Public function
 
 
-def occlusion_map(image: Any, score_fn: "Callable[..., Any] | str", *,
+def occlusion_map(image: Any, score_fn: Callable[..., Any] | str, *,
                   window: int = DEFAULTS.window, stride: int = DEFAULTS.stride,
                   variant: str = "occlude", fill: Any = DEFAULTS.fill,
                   batch_size: int = DEFAULTS.batch_size, batched: bool | None = None,
@@ -551,15 +552,15 @@ def plot_occlusion(result: OcclusionMap, image: np.ndarray, *, ax: Any = None,
     return ax
 
 
-def save_occlusion_figure(path: "str | os.PathLike[str]", image: np.ndarray,
-                          results: "dict[str, OcclusionMap]", *, cmap: str = "inferno",
+def save_occlusion_figure(path: str | os.PathLike[str], image: np.ndarray,
+                          results: dict[str, OcclusionMap], *, cmap: str = "inferno",
                           alpha: float = 0.6, scale: str = "auto", dpi: int = 120) -> None:
     """Write one panel per named map (side by side) to ``path`` (PNG, SVG, PDF by suffix)."""
     from matplotlib.figure import Figure  # no pyplot: nothing global to clean up
 
     fig = Figure(figsize=(5.5 * len(results), 5))
     axes = fig.subplots(1, len(results), squeeze=False)
-    for ax, (name, result) in zip(axes[0], results.items()):
+    for ax, (name, result) in zip(axes[0], results.items(), strict=False):
         title = (f"{name} ({result.variant}), window {result.window}, stride "
                  f"{result.stride}, score {result.base_score:.2f}")
         plot_occlusion(result, image, ax=ax, cmap=cmap, alpha=alpha, scale=scale, title=title)

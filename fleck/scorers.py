@@ -28,8 +28,9 @@ underlying model once, instead of receiving a copy of it (CNN sessions do not pi
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def get_scorer(name: str) -> NamedScorer:
     >>> get_scorer("no_such_model")
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'no_such_model'; use one of fleck, open_nsfw, nudenet or 'package.module:function'
+    ValueError: unknown model 'no_such_model'; use one of fleck, open_nsfw, nudenet or ...
     """
     scorer = NamedScorer(name)
     scorer.function  # noqa: B018  (build now: errors surface in the caller, not in a worker)

@@ -4,9 +4,9 @@ The 1996 filter accepts a colour when its hue and saturation fall in two hand-se
 fitted model replaces only that colour test: it looks the pixel's (Rg, By, I) up in a small
 table of ``log P(colour | skin) / P(colour | non-skin)`` (natural log), a smoothed histogram
 ratio in the manner of Jones & Rehg (1999), fitted by ``tools/fit_skin_model.py`` on the dev
-split of ``shared/data`` (UCI pixels are not used: see the README section "A fitted skin model"). Rg, By
-and I are the filter's own log-opponent values (zero response, noise and chroma median
-included), so texture and density growth work unchanged around it.
+split of ``shared/data`` (UCI pixels are not used: see the README section "A fitted skin
+model"). Rg, By and I are the filter's own log-opponent values (zero response, noise and chroma
+median included), so texture and density growth work unchanged around it.
 
 The table has 64 x 64 chroma bins of 2 log units (Rg in [-20, 108), By in [-112, 16)) and 16
 intensity bands of 16 units (I = 105 log10(G + 1)), stored as uint8 (0.063 nats per step) in
@@ -124,7 +124,8 @@ def load_table(name: str = "skin_llr") -> SkinTable:
                          outside=float(LLR_RANGE[0]), meta=json.loads(str(data["meta"])))
 
 
-def colour_llr(pixels: np.ndarray, config: SkinConfig | FleckConfig | str | None = None) -> np.ndarray:
+def colour_llr(pixels: np.ndarray,
+               config: SkinConfig | FleckConfig | str | None = None) -> np.ndarray:
     """The table value of single colours, without zero response, noise or median.
 
     Parameters

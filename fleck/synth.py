@@ -551,7 +551,7 @@ def _place(parts: list[_Part], joints: dict[str, np.ndarray], shape: tuple[int, 
     Solved on a small preview render (a few ms), then refined twice for the cropped area.
     """
     h, w = shape
-    los, his = zip(*(_part_extent(p) for p in parts))
+    los, his = zip(*(_part_extent(p) for p in parts), strict=False)
     lo, hi = np.min(los, axis=0), np.max(his, axis=0)
     core = np.array([joints[n] for n in CORE_JOINTS])
     core_lo, core_hi = core.min(axis=0), core.max(axis=0)

@@ -35,8 +35,10 @@ def legs(spread=20.0, thigh_width=24.0, shin_width=20.0, gap=0.0):
     left_hip, right_hip = (100.0, 180.0 - gap / 2), (100.0, 220.0 + gap / 2)
     left_knee = (200.0, left_hip[1] - spread)
     right_knee = (200.0, right_hip[1] + spread)
-    return (seg(0, left_hip, left_knee, thigh_width), seg(1, left_knee, (290, left_knee[1]), shin_width),
-            seg(2, right_hip, right_knee, thigh_width), seg(3, right_knee, (290, right_knee[1]), shin_width))
+    return (seg(0, left_hip, left_knee, thigh_width),
+            seg(1, left_knee, (290, left_knee[1]), shin_width),
+            seg(2, right_hip, right_knee, thigh_width),
+            seg(3, right_knee, (290, right_knee[1]), shin_width))
 
 
 # --- G4 limbs -----------------------------------------------------------------------------
@@ -184,7 +186,8 @@ def test_grouper_bails_out_on_a_lattice_of_limbs():
     segments, index = [], 0
     for row in range(0, 400, 40):
         for col in range(0, 400, 40):
-            for end in ((row + 40, col), (row, col + 40), (row + 40, col + 40), (row + 40, col - 40)):
+            for end in ((row + 40, col), (row, col + 40), (row + 40, col + 40),
+                        (row + 40, col - 40)):
                 segments.append(seg(index, (row, col), end, 12))
                 index += 1
     result = group(tuple(segments), SKIN)

@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleck.errors import ImageError
-from fleck.occlusion import (coverage_counts, occlusion_map, save_occlusion_figure,
-                             window_starts)
+from fleck.occlusion import coverage_counts, occlusion_map, save_occlusion_figure, window_starts
 from fleck.scorers import NamedScorer, get_scorer
 
 RED = (255, 0, 0)

@@ -15,8 +15,8 @@ from PIL import Image
 
 import fleck
 from fleck.detector import Detection
-from fleck.overlay import STYLE, draw, headline
 from fleck.grouper import Group, Limb
+from fleck.overlay import STYLE, draw, headline
 from fleck.segments import Segment
 
 SKIN_RGB = (176, 112, 80)

@@ -21,11 +21,10 @@ import pytest
 from PIL import Image
 
 import fleck.scan.local
+from fleck.cli import main
+from fleck.scan import CSV_COLUMNS, ResultsWarning, find_images, overlay_path, read_results, scan
 from fleck.scan.results import ResultsFile
 from fleck.scan.worker import Worker
-from fleck.cli import main
-from fleck.scan import (CSV_COLUMNS, ResultsWarning, find_images, overlay_path, read_results,
-                        scan)
 
 REPO = Path(__file__).resolve().parents[1]
 OK_KEYS = {"path", "status", "decision", "score", "threshold", "skin_fraction", "passes_skin",

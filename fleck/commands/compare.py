@@ -10,7 +10,6 @@ pr.png, index.html (+ thumbs/, cnn_cache/, fleck_results.jsonl when fleck scanne
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -107,7 +106,7 @@ def _print_table(metrics: dict) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(r, widths))))
+                        for i, (c, w) in enumerate(zip(r, widths, strict=False))))
     for name, c in metrics["curves"].items():
         print(f"{name}: ROC AUC {_f(c['roc_auc']['value'])}  "
               f"PR AUC (AP) {_f(c['average_precision']['value'])}")

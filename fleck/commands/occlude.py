@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_fill(text: str) -> "str | tuple[int, ...]":
+def parse_fill(text: str) -> str | tuple[int, ...]:
     """``'grey'``/``'mean'``/``'blur'`` or ``'R,G,B'`` -> a fill for :func:`occlusion_map`."""
     if text in NAMED_FILLS or text == "gray":
         return text

@@ -1,4 +1,4 @@
-"""Detector metrics in numpy: confusion counts, ROC/PR curves, matched thresholds, bootstrap, McNemar.
+"""Detector metrics in numpy: confusion counts, ROC/PR curves, thresholds, bootstrap, McNemar.
 
 Definitions follow scikit-learn so that numbers can be checked against it (the tests do):
 
@@ -22,8 +22,8 @@ no predicted positives, an AUC with a single class) are ``None``, never an excep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

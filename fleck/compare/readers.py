@@ -41,9 +41,10 @@ import os
 import urllib.parse
 import warnings
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -403,7 +404,7 @@ def _csv_rows(text: str, source: str, has_header) -> Iterable[tuple[int, dict]]:
         if len(values) > len(header):
             raise ValueError(f"{source} row {row_no}: {len(values)} fields, header has "
                              f"{len(header)} (quote paths that contain commas)")
-        yield row_no, {h: v.strip() for h, v in zip(header, values)}
+        yield row_no, {h: v.strip() for h, v in zip(header, values, strict=False)}
 
 
 def _path_of(row: dict, where: str) -> str:
@@ -462,7 +463,7 @@ class PathMatcher:
         self._by_name: dict[str, list[int]] = {}
         self._parts = [_split(p) for p in label_paths]
         for i, path in enumerate(label_paths):
-            for table, base in zip(self._absolute, self._bases):
+            for table, base in zip(self._absolute, self._bases, strict=False):
                 table.setdefault(_resolved(path, [base])[0], i)
             if self._parts[i]:
                 self._by_name.setdefault(self._parts[i][-1], []).append(i)

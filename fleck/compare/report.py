@@ -117,6 +117,7 @@ class Thumbnailer:
 
     def _overlay(self, file: str, stem: str):
         from PIL import Image
+
         from fleck.detector import detect
         from fleck.loading import load_image
         from fleck.overlay import draw

@@ -6,8 +6,8 @@ scanning process, which alone writes the results file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from fleck.config import FleckConfig
 from fleck.scan import settings

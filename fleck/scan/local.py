@@ -9,10 +9,9 @@ suspect image retried alone, so a crash costs exactly one error record.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable
 
 from fleck.config import FleckConfig
 from fleck.parallel import WorkerPool, process_context

@@ -3,7 +3,7 @@
 An ok record is ``{"path", "status": "ok", **Detection.summary()}``; an error record is
 ``{"path", "status": "error", "error": reason}``. :class:`ResultsFile` is the scanning parent's
 writer (the only process that writes): it repairs a torn last line on resume, appends, flushes
-after every task and fsyncs at most every :attr:`~fleck.scan.settings.ScanConstants.fsync_interval_s`.
+after every task and fsyncs at most every ``SCAN.fsync_interval_s`` (:mod:`fleck.scan.settings`).
 
 >>> import tempfile, os
 >>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")

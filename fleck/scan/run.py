@@ -13,11 +13,11 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fleck.config import FleckConfig, get_config
 from fleck.parallel import resolve_jobs
