@@ -146,3 +146,12 @@ def test_bad_inputs_name_the_parameter():
         M.roc_auc([0, 1], [0.1])
     with pytest.raises(ValueError, match="finite"):
         M.average_precision([0, 1], [0.1, np.nan])
+
+
+def test_roc_auc_works_without_np_trapezoid(monkeypatch):
+    """NumPy 1.x (allowed by pyproject) has no np.trapezoid; the AUC must not need it."""
+    y = np.array([0, 0, 1, 1, 0, 1])
+    score = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    expected = sklearn_metrics.roc_auc_score(y, score)
+    monkeypatch.delattr(np, "trapezoid", raising=False)
+    assert M.roc_auc(y, score) == expected

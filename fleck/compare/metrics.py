@@ -152,7 +152,16 @@ def _roc_auc_from_counts(tps: np.ndarray, fps: np.ndarray) -> float | None:
         return None
     tpr = np.r_[0.0, tps / tps[-1]]
     fpr = np.r_[0.0, fps / fps[-1]]
-    return float(np.trapezoid(tpr, fpr))
+    return float(_trapezoid(tpr, fpr))
+
+
+def _trapezoid(y: np.ndarray, x: np.ndarray) -> float:
+    """The trapezoidal rule as ``np.trapezoid`` computes it (which NumPy 1.x does not have).
+
+    >>> float(_trapezoid(np.array([0.0, 1.0]), np.array([0.0, 1.0])))
+    0.5
+    """
+    return np.add.reduce(np.diff(x) * (y[1:] + y[:-1]) / 2.0)
 
 
 def _average_precision_from_counts(tps: np.ndarray, fps: np.ndarray) -> float | None:
