@@ -58,7 +58,7 @@ def time_single(paths: list[Path]) -> tuple[float, dict]:
 
 
 def time_scan(folder: Path, out: Path, **options) -> float:
-    summary = scan([folder], out, quiet=True, **options)
+    summary = scan([folder], out, quiet=True, overwrite=True, **options)
     assert summary.failed == 0 and summary.images > 0, summary
     return summary.seconds
 

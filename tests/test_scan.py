@@ -410,3 +410,17 @@ def test_ctrl_c_stops_cleanly_with_a_valid_file(many, tmp_path):
     summary = scan([many], out, resume=True, jobs=2)
     assert summary.skipped == written
     assert_every_image_once(out, many)
+
+
+def test_scan_benchmark_can_repeat_a_measurement(tree, tmp_path):
+    """bench/bench_scan.py times the same scan twice into one results file (--repeat 2)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_scan", REPO / "bench" / "bench_scan.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    folder = tree / "sub" / "deeper"
+    out = tmp_path / "bench.jsonl"
+    seconds = [bench.time_scan(folder, out, jobs=1) for _ in range(2)]
+    assert all(s > 0 for s in seconds)
+    assert len(read_results(out)) == 1  # d.png: the second run replaced the first
