@@ -28,6 +28,8 @@ underlying model once, instead of receiving a copy of it (CNN sessions do not pi
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +86,7 @@ def _build_imported(spec: str) -> ScoreFn:
     if not module_name or not attr_path:
         raise ValueError(f"scorer {spec!r}: expected 'package.module:function'")
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = _import_from_here(module_name)
     except ImportError as err:
         raise ValueError(f"scorer {spec!r}: cannot import {module_name!r} ({err})") from None
     for part in attr_path.split("."):
@@ -96,6 +98,24 @@ def _build_imported(spec: str) -> ScoreFn:
     if not callable(target):
         raise ValueError(f"scorer {spec!r} is not callable")
     return target
+
+
+def _import_from_here(module_name: str) -> Any:
+    """Import ``module_name``, also from the working directory, as ``python -m`` would.
+
+    The ``fleck`` console script does not put the working directory on ``sys.path``; when the
+    module is not found elsewhere, the directory is appended (after installed packages, so it
+    shadows none) and stays there, so that worker processes find the module too.
+    """
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        here = os.getcwd()
+        top = module_name.partition(".")[0]
+        if err.name != top or here in sys.path:
+            raise
+        sys.path.append(here)
+        return importlib.import_module(module_name)
 
 
 def build_score_fn(name: str) -> ScoreFn:
