@@ -42,11 +42,11 @@ processes), :mod:`~fleck.scan.cluster` (Dask), :mod:`~fleck.scan.run` (:func:`sc
 
 from __future__ import annotations
 
+from fleck.overlay import overlay_path
 from fleck.scan.results import CSV_COLUMNS, ResultsWarning, iter_results, read_results
 from fleck.scan.run import ScanSummary, scan
 from fleck.scan.settings import SCAN, ScanConstants
 from fleck.scan.walk import IMAGE_EXTENSIONS, find_images
-from fleck.scan.worker import overlay_path
 
 __all__ = ["scan", "ScanSummary", "find_images", "read_results", "iter_results",
            "ResultsWarning", "CSV_COLUMNS", "SCAN", "ScanConstants", "IMAGE_EXTENSIONS",

@@ -16,11 +16,12 @@ import time
 
 from fleck.config import FleckConfig
 from fleck.errors import ImageError
+from fleck.overlay import overlay_path
 from fleck.parallel import limit_threads
 from fleck.scan import settings
 from fleck.scan.results import error_record, internal_error
 
-__all__ = ["Worker", "overlay_path", "init_worker", "scan_chunk", "dask_scan_chunk"]
+__all__ = ["Worker", "init_worker", "scan_chunk", "dask_scan_chunk"]
 
 Item = tuple[dict, "str | None"]  # (record, warning or None)
 
@@ -33,7 +34,7 @@ class Worker:
     config : FleckConfig or name
         Detector configuration.
     overlays : str, optional
-        Folder for the overlays of flagged images (:func:`overlay_path`).
+        Folder for the overlays of flagged images (:func:`fleck.overlay.overlay_path`).
 
     Examples
     --------
@@ -67,36 +68,6 @@ class Worker:
     def scan_chunk(self, paths: list[str]) -> list[Item]:
         """:meth:`scan_one` of each path, in order."""
         return [self.scan_one(p) for p in paths]
-
-
-def overlay_path(image_path: str, overlays: str | os.PathLike) -> str:
-    """Where ``--overlays DIR`` puts the overlay of ``image_path``: its path mirrored under DIR.
-
-    The image's own path (a leading ``/`` or drive dropped, ``..`` written ``__``) is kept, with
-    ``.png`` appended, so that two images never share an overlay file.
-
-    Parameters
-    ----------
-    image_path : str
-        The image's path as recorded.
-    overlays : path
-        The overlay folder.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> overlay_path("photos/2020/a.jpg", "out")
-    'out/photos/2020/a.jpg.png'
-    >>> overlay_path("/data/../b.png", "out")
-    'out/data/__/b.png.png'
-    """
-    _, rest = os.path.splitdrive(image_path)
-    parts = [p for p in rest.replace(os.sep, "/").split("/") if p not in ("", ".")]
-    parts = ["__" if p == ".." else p for p in parts]
-    return os.path.join(os.fspath(overlays), *parts[:-1], parts[-1] + ".png")
 
 
 def _write_overlay(detection, path: str, overlays: str) -> None:
