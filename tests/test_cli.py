@@ -72,7 +72,7 @@ def test_skin_writes_masks_at_the_input_size(images, tmp_path, capsys):
 def test_skin_json_lines(images, tmp_path, capsys):
     good, large, _ = images
     assert main(["skin", good, large, "--json", "--out", str(tmp_path / "m"),
-                 "--working-size", "native", "--config", "kapur"]) == 0
+                 "--working-size", "native", "--skin-model", "kapur"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["path"] for r in records] == [good, large]
     first = records[0]
@@ -192,3 +192,17 @@ def test_module_entry_point_in_a_subprocess(images, tmp_path):
     assert done.stdout.startswith(good) and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"fleck skin: {broken}: truncated")
     assert (tmp_path / "m" / "figure_skin.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["skin", "detect", "scan", "compare"])
+def test_skin_model_is_the_one_configuration_flag(command, capsys):
+    """--config was kept "for compatibility" before the first release; --skin-model is the flag."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "--skin-model" in help_text and "--config" not in help_text
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "x.jpg", "--config", "kapur", "-o", "r.jsonl", "--labels", "l.csv"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --config" in \
+        capsys.readouterr().err

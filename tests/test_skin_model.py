@@ -113,12 +113,9 @@ def test_cli_skin_model_option(tmp_path, capsys):
     assert cli_main(["skin", str(path), "--skin-model", "fitted", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"config": "fitted"' in out and '"skin_fraction": 1.0' in out
-    assert cli_main(["skin", str(path), "--config", "fitted", "--json"]) == 0
-    assert '"config": "fitted"' in capsys.readouterr().out
     assert cli_main(["skin", str(path), "--skin-model", "fleck1996", "--json"]) == 0
     assert '"config": "fleck1996"' in capsys.readouterr().out
     assert cli_main(["detect", str(path), "--skin-model", "fitted"]) == 0
-    assert cli_main(["skin", str(path), "--skin-model", "fitted", "--config", "kapur"]) == 2
     results = tmp_path / "scan.jsonl"
     assert cli_main(["scan", str(path), "-o", str(results), "--skin-model", "fitted", "-q",
                      "-j", "1"]) == 0

@@ -14,6 +14,8 @@ import os
 import sys
 import warnings
 
+from fleck.commands._common import add_skin_model_option
+
 __all__ = ["register", "parse_cnn_spec", "image_files", "scan_images", "run"]
 
 def register(subparsers) -> None:
@@ -51,8 +53,7 @@ def register(subparsers) -> None:
                    help="worker processes when fleck scans the images")
     p.add_argument("--cnn-threads", type=int, default=None, metavar="N",
                    help="onnxruntime threads for --run (default: all cores)")
-    p.add_argument("--config", default="fleck1996",
-                   help="fleck configuration when scanning (fleck1996 or kapur)")
+    add_skin_model_option(p)  # the configuration fleck scans IMAGES with
     p.add_argument("--gallery-size", type=int, default=48, metavar="N",
                    help="thumbnails per gallery in index.html (default 48)")
     p.add_argument("--no-overlays", action="store_true",
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     fleck_source = args.fleck
     if not fleck_source:
         fleck_source = os.path.join(outdir, "fleck_results.jsonl")
-        scan_images(args.images, out=fleck_source, config=args.config, jobs=args.jobs)
+        scan_images(args.images, out=fleck_source, config=args.skin_model, jobs=args.jobs)
     if run_names:
         targets = image_files(args.images) if args.images else [
             p if os.path.isabs(p) else os.path.join(labels.base_dir, p) for p in labels.paths]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fleck.commands._common import CONFIG_NAMES, config_name
+from fleck.commands._common import add_skin_model_option
 
 __all__ = ["DESCRIPTION", "EPILOG", "register", "run"]
 
@@ -67,11 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlays", metavar="DIR",
                         help="write the explained overlay (PNG) of every flagged image to "
                              "DIR/<image path>.png")
-    parser.add_argument("--skin-model", choices=CONFIG_NAMES, default=None,
-                        help="skin model, i.e. detector configuration: fleck1996 (default), "
-                             "kapur, or fitted (colour table fitted to data, issue 8)")
-    parser.add_argument("--config", choices=CONFIG_NAMES, default=None,
-                        help="the same as --skin-model (kept for compatibility)")
+    add_skin_model_option(parser)
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
                              "(pip install 'fleck[dask]'; every worker must see the same paths)")
@@ -85,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fleck.scan import SCAN, scan
 
-    summary = scan(args.paths, args.output, config=config_name(args), jobs=args.jobs,
+    summary = scan(args.paths, args.output, config=args.skin_model, jobs=args.jobs,
                    resume=args.resume, csv=args.csv, overlays=args.overlays, quiet=args.quiet,
                    scheduler=args.scheduler, chunk=args.chunk or SCAN.chunk,
                    overwrite=args.overwrite)
