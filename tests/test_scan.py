@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -407,8 +408,13 @@ def test_ctrl_c_stops_cleanly_with_a_valid_file(many, tmp_path):
     assert data.endswith(b"\n") and data.count(b"\n") < N_MANY
     written = len(read_results(out))
     assert f"scanned {written} images" in stdout
+    hint = f"fleck scan: to finish the scan, run: fleck scan {many} -o {out} --resume"
+    assert hint in stderr  # the exact command, with the scan's own options
+    resume = shlex.split(stderr.split("to finish the scan, run: ")[1].splitlines()[0])
+    assert resume[:2] == ["fleck", "scan"] and "--chunk" in resume
+    assert main(resume[1:]) == 0
     summary = scan([many], out, resume=True, jobs=2)
-    assert summary.skipped == written
+    assert summary.skipped == N_MANY and summary.images == 0
     assert_every_image_once(out, many)
 
 

@@ -6,11 +6,12 @@ The work is done by :func:`fleck.scan.scan`; this module is the command-line fac
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from fleck.commands._common import add_skin_model_option
 
-__all__ = ["DESCRIPTION", "EPILOG", "register", "run"]
+__all__ = ["DESCRIPTION", "EPILOG", "register", "run", "resume_command"]
 
 DESCRIPTION = """\
 Run the detector on every image in PATH (files, and folders walked recursively; images are
@@ -89,4 +90,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"fleck scan: error: no images found in {' '.join(args.paths)}", file=sys.stderr)
     elif not args.quiet:
         print(summary.line(), flush=True)
+        if summary.interrupted:
+            print(f"fleck scan: to finish the scan, run: {resume_command(args)}",
+                  file=sys.stderr, flush=True)
     return summary.exit_code
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that finishes an interrupted scan: the same options, with ``--resume``.
+
+    >>> args = argparse.Namespace(paths=["photos", "my dir"], output="r.jsonl", jobs=2, csv=None,
+    ...                           overlays=None, skin_model="kapur", scheduler=None, chunk=None,
+    ...                           quiet=False)
+    >>> resume_command(args)
+    "fleck scan photos 'my dir' -o r.jsonl --resume --jobs 2 --skin-model kapur"
+    """
+    words = ["fleck", "scan", *args.paths, "-o", args.output, "--resume"]
+    options = (("--jobs", args.jobs), ("--csv", args.csv), ("--overlays", args.overlays),
+               ("--skin-model", None if args.skin_model == "fleck1996" else args.skin_model),
+               ("--scheduler", args.scheduler), ("--chunk", args.chunk))
+    for flag, value in options:
+        if value is not None:
+            words += [flag, str(value)]
+    if args.quiet:
+        words.append("--quiet")
+    return shlex.join(words)
+
