@@ -37,6 +37,7 @@ SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_N
 
 def make_images(folder: Path, count: int) -> list[str]:
     import cv2
+
     from fleck import synth
     paths = []
     for i, scene in enumerate(synth.generate(count, seed=0, size=(480, 640))):

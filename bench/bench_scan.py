@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fleck  # noqa: E402
-import fleck.scan as scan_module  # noqa: E402
+import fleck.scan.settings as scan_settings  # noqa: E402
 from fleck import synth  # noqa: E402
 from fleck.scan import read_results, scan  # noqa: E402
 
@@ -58,7 +58,7 @@ def time_single(paths: list[Path]) -> tuple[float, dict]:
 
 
 def time_scan(folder: Path, out: Path, **options) -> float:
-    summary = scan([folder], out, quiet=True, **options)
+    summary = scan([folder], out, quiet=True, overwrite=True, **options)
     assert summary.failed == 0 and summary.images > 0, summary
     return summary.seconds
 
@@ -103,17 +103,17 @@ def main() -> int:
                    and records[p]["decision"] == reference[p]["decision"] for p in reference)
 
         if args.extras:
-            saved = scan_module.SCAN
-            scan_module.SCAN = dataclasses.replace(saved, fsync_interval_s=0.0)
+            saved = scan_settings.SCAN
+            scan_settings.SCAN = dataclasses.replace(saved, fsync_interval_s=0.0)
             try:
                 rows.append(("scan jobs=2, fsync every task",
                              best(args.repeat, lambda: time_scan(folder, out, jobs=2))))
             finally:
-                scan_module.SCAN = saved
+                scan_settings.SCAN = saved
             for chunk in (1, 16):
                 rows.append((f"scan jobs=2, chunk={chunk}",
-                             best(args.repeat, lambda: time_scan(folder, out, jobs=2,
-                                                                 chunk=chunk))))
+                             best(args.repeat, lambda chunk=chunk: time_scan(
+                                 folder, out, jobs=2, chunk=chunk))))
 
     n = len(paths)
     print(f"\n{'variant':34s} {'seconds':>8s} {'images/s':>9s}")

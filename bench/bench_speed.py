@@ -86,8 +86,8 @@ def adversarial(kind: str, size=(480, 640), seed: int = 0) -> np.ndarray:
         cells = ((np.arange(rows)[:, None] // 8) + (np.arange(cols)[None, :] // 8)) % 2 == 0
         image = np.where(cells[..., None], skin, other)
     elif kind == "lattice":  # skin-coloured grid of bars on a dark ground
-        image = np.where(((np.arange(rows)[:, None] % 24) < 12) | ((np.arange(cols)[None, :] % 24) < 12),
-                         1, 0)[..., None] * skin + 0 * other
+        bars = ((np.arange(rows)[:, None] % 24) < 12) | ((np.arange(cols)[None, :] % 24) < 12)
+        image = np.where(bars, 1, 0)[..., None] * skin + 0 * other
         image = image + (image == 0) * np.array((30, 40, 90))
     elif kind == "noise":
         image = rng.integers(0, 256, (rows, cols, 3))
@@ -186,7 +186,7 @@ def main() -> None:
     print("|---|---:|---:|---|")
     for kind in ("stripes", "checkerboard", "lattice", "noise", "skin_noise"):
         image = adversarial(kind)
-        ms = median_ms(lambda: detector.detect(image), args.repeat)
+        ms = median_ms(lambda image=image: detector.detect(image), args.repeat)
         result = detector.detect(image)
         outcome = f"skin {result.skin_fraction:.0%}, {len(result.segments)} segments: " + (
             result.bailed_out or result.reason)

@@ -46,11 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reference (JPEG q90 encode+decode 480x640): {reference:6.1f} ms")
     print(f"figure 480x640:                             {fig:6.1f} ms  "
           f"= {fig / reference:4.1f} x reference  (target < ~30 ms)")
+    runs = max(5, args.runs // 4)
     for pose in synth.POSES:
-        ms = _median_ms(lambda i: synth.figure(i, size=size, pose=pose), max(5, args.runs // 4))
+        ms = _median_ms(lambda i, pose=pose: synth.figure(i, size=size, pose=pose), runs)
         print(f"  pose {pose:12s} {ms:6.1f} ms")
     for kind in synth.CONTROLS:
-        ms = _median_ms(lambda i: synth.scene(kind, i, size=size), max(5, args.runs // 4))
+        ms = _median_ms(lambda i, kind=kind: synth.scene(kind, i, size=size), runs)
         print(f"control {kind:13s} {ms:6.1f} ms = {ms / reference:4.1f} x reference")
     return 0
 

@@ -47,11 +47,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
-from fleck.config import (FITTED, FITTED_STRICT, FLECK_1996, KAPUR, FleckConfig,  # noqa: E402
-                          SkinConfig)
-from fleck.skin import log_opponent, scaled_radius, skin_filter  # noqa: E402
-from fleck.evaldata import (ITA_BINS, TONE_HUE_RANGE, TONE_MIN_CHROMA, ita_bin_index,  # noqa: E402
-                            load_pair, read_manifest, skin_tone)
+from fleck.colour import log_opponent  # noqa: E402
+from fleck.config import FITTED, FITTED_STRICT, FLECK_1996, KAPUR, FleckConfig, SkinConfig  # noqa: E402
+from fleck.evaldata import (  # noqa: E402
+    ITA_BINS,
+    TONE_HUE_RANGE,
+    TONE_MIN_CHROMA,
+    ita_bin_index,
+    load_pair,
+    read_manifest,
+    skin_tone,
+)
+from fleck.skin import scaled_radius, skin_filter  # noqa: E402
 from fleck.skin_rules import chai_ngan_ycrcb, kovac_rgb  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -148,7 +155,8 @@ def _up(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _in_box(hue, sat, hue_range, sat_range) -> np.ndarray:
-    return (hue >= hue_range[0]) & (hue <= hue_range[1]) & (sat >= sat_range[0]) & (sat <= sat_range[1])
+    return ((hue >= hue_range[0]) & (hue <= hue_range[1])
+            & (sat >= sat_range[0]) & (sat <= sat_range[1]))
 
 
 def failure_causes(maps: dict, final: np.ndarray, truth: np.ndarray,
@@ -235,7 +243,8 @@ def uci_colour_only(data: Path) -> dict[str, Counts]:
             stage1 |= _in_box(hue, sat, (hue_min, hue_max), (sat_min, sat_max))
         lenient = _in_box(hue, sat, skin.stage2_hue, skin.stage2_sat)
         if skin.intensity_range is not None:
-            lenient &= (intensity >= skin.intensity_range[0]) & (intensity <= skin.intensity_range[1])
+            low, high = skin.intensity_range
+            lenient &= (intensity >= low) & (intensity <= high)
         for label, predicted in (("stage-1 colour", stage1), ("lenient colour", lenient)):
             counts = results.setdefault(f"{config.name} {label}", Counts())
             counts.add(predicted, truth)
@@ -290,7 +299,8 @@ def accuracy_run(data: Path, rows: list[dict], *, limit: int | None) -> dict:
         table = failure[row["dataset"]]
         for name, where in found.items():
             table["missed"][name] += int(np.count_nonzero(where))
-            table["missed_but_kovac_hits"][name] += int(np.count_nonzero(where & predicted["kovac"]))
+            table["missed_but_kovac_hits"][name] += int(
+                np.count_nonzero(where & predicted["kovac"]))
             table["near_boundary"][name] += int(np.count_nonzero(where & near))
         coverage = stage_coverage(result.maps, predicted["fleck1996"], truth, FLECK_1996.skin)
         for name, n in coverage.items():
@@ -300,7 +310,8 @@ def accuracy_run(data: Path, rows: list[dict], *, limit: int | None) -> dict:
     return {
         "images": {f"{d}|{s}": n for (d, s), n in images.items()},
         "versus_kovac": versus_kovac(per_image),
-        "accuracy": {f"{d}|{s}|{m}": {**c.to_dict(), "ms_per_image": float(np.mean(ms[((d, s), m)]))}
+        "accuracy": {f"{d}|{s}|{m}": {**c.to_dict(),
+                                      "ms_per_image": float(np.mean(ms[((d, s), m)]))}
                      for ((d, s), m), c in counts.items()},
         "failure": json.loads(json.dumps(failure)),
         "ita_pixel": {f"{sp}|{m}|{b}": {"recall": c.recall, "skin_pixels": c.tp + c.fn}
@@ -350,7 +361,8 @@ def _add_skin_tones(split, image, truth, predicted, ita_pixel, ita_image, ita_im
             in_bin &= defined
             ita_pixel[(split, method, f"{name}|defined")].add(
                 hit[in_bin], np.ones(int(in_bin.sum()), bool))
-        ita_pixel[(split, method, UNDETERMINED)].add(hit[~defined], np.ones(int((~defined).sum()), bool))
+        ita_pixel[(split, method, UNDETERMINED)].add(hit[~defined],
+                                                     np.ones(int((~defined).sum()), bool))
         ita_image[(split, method, image_bin)].add(hit, np.ones(hit.size, bool))
 
 
@@ -384,8 +396,8 @@ def working_size_run(data: Path, rows: list[dict], sizes: list[str], *,
             ms: dict[tuple, list[float]] = defaultdict(list)
             causes: dict[tuple, dict] = defaultdict(lambda: {name: 0 for name in CAUSES})
             for label, image, truth in loaded:
-                mask, elapsed = _best_of(repeats, lambda: skin_filter(image, config).mask_at(
-                    truth.shape))
+                mask, elapsed = _best_of(repeats, lambda image=image, config=config, truth=truth:
+                                           skin_filter(image, config).mask_at(truth.shape))
                 ms[label].append(elapsed)
                 counts[label].add(mask, truth)
                 if base is FLECK_1996 and label[0] in FAILURE_DATASETS:
@@ -399,7 +411,7 @@ def working_size_run(data: Path, rows: list[dict], sizes: list[str], *,
                     **({"missed": causes[label]} if label in causes else {})}
         print(f"working size {size}: done", file=sys.stderr)
     # Reference for the speed ratio, measured in the same run: the Kovac rule at full size.
-    ref = [_best_of(repeats, lambda: kovac_rgb(image))[1] for _, image, _ in loaded]
+    ref = [_best_of(repeats, lambda image=image: kovac_rgb(image))[1] for _, image, _ in loaded]
     return {"sizes": out, "kovac_ms_per_image": float(np.mean(ref))}
 
 
@@ -471,7 +483,8 @@ def report(results: dict) -> str:
         for name, c in uci.items():
             lines.append(f"| {name} | {_pct(c['precision'])} | {_pct(c['recall'])} | "
                          f"{_pct(c['f1'])} |")
-        lines.append(f"\nSkin share of the UCI pixels: {_pct(next(iter(uci.values()))['skin_share'])} %.\n")
+        share = next(iter(uci.values()))["skin_share"]
+        lines.append(f"\nSkin share of the UCI pixels: {_pct(share)} %.\n")
     failure = (acc or {}).get("failure")
     if failure:
         lines += failure_report(failure)

@@ -14,6 +14,8 @@ import sys
 from fleck import __version__
 from fleck.errors import ImageError
 
+__all__ = ["COMMANDS", "build_parser", "main"]
+
 # Each name is a module fleck/commands/<name>.py with register(subparsers).
 COMMANDS = ("skin", "detect", "occlude", "compare", "scan")
 

@@ -25,13 +25,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from fleck.errors import ImageError
 
-CNN_NAMES = ("open_nsfw", "nudenet")
+__all__ = ["NUDENET_EXPOSED_CLASSES", "nudenet_score", "CnnUnavailableError", "CNN_NAMES",
+           "get_cnn_scorer", "score_paths"]
 
 #: NudeNet 3.4 classes whose detection makes an image NSFW for the comparison (exposed breast,
 #: genitalia, buttocks, anus). Covered parts, faces, feet, belly, armpits and male breast are
@@ -43,6 +45,22 @@ NUDENET_EXPOSED_CLASSES = (
     "BUTTOCKS_EXPOSED",
     "ANUS_EXPOSED",
 )
+
+
+def nudenet_score(detections: Iterable[dict], classes: Iterable[str]) -> float:
+    """Highest score among detections whose class is in ``classes``; 0.0 when none.
+
+    >>> nudenet_score([{"class": "FACE_FEMALE", "score": 0.9},
+    ...                {"class": "BUTTOCKS_EXPOSED", "score": 0.4}], ["BUTTOCKS_EXPOSED"])
+    0.4
+    """
+    wanted = set(classes)
+    best = 0.0
+    for det in detections:
+        name = det.get("class", det.get("label"))
+        if name in wanted:
+            best = max(best, float(det["score"]))
+    return best
 
 
 class CnnUnavailableError(ImportError):
@@ -155,7 +173,6 @@ class _NudeNet:
         return {"detections": detections}
 
     def score(self, raw: dict) -> float:
-        from fleck.compare.readers import nudenet_score
         return nudenet_score(raw["detections"], self.classes)
 
     def row(self, raw: dict) -> list[str]:
@@ -165,7 +182,10 @@ class _NudeNet:
         return {"detections": json.loads(row["detections"])}
 
 
+#: The one registry of CNNs: name -> adapter. ``fleck.scorers``, ``fleck compare --run`` and
+#: ``fleck occlude --model`` all read it.
 _MODELS = {"open_nsfw": _OpenNsfw, "nudenet": _NudeNet}
+CNN_NAMES = tuple(_MODELS)
 
 
 def _model(name: str, threads: int | None, classes: Sequence[str] | None):

@@ -23,6 +23,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["Box", "param", "provenance", "SkinConfig", "GeometryConfig", "KAPUR_SKIN",
+           "FleckConfig", "FITTED_SKIN", "FITTED_STRICT_SKIN", "FLECK_1996", "KAPUR", "FITTED",
+           "FITTED_STRICT", "CONFIGS", "get_config", "describe"]
+
 Box = tuple[float, float, float, float]  # hue_min, hue_max, sat_min, sat_max (degrees, log units)
 
 
@@ -71,8 +75,9 @@ class SkinConfig:
         "green", "spec 1.2 [H]: I = L(G) ('green'); the Kapur variant uses the mean of the "
         "three log channels ('mean')")
     noise: bool = param(
-        True, "spec 1.2 [H]: uniform [0, 1) noise n per value against banding; seeded from "
-        "the image content (PROPOSAL) so the same input gives the same output")
+        True, "spec 1.2 [H]: uniform [0, 1) noise n per value against banding; PROPOSAL: "
+        "a hash of each value and its four neighbours (fleck.colour.local_noise), so the same "
+        "input gives the same output and a mirrored or cropped one the mirrored or cropped noise")
     chroma_median_radius: float = param(2.0, "spec 1.4 [H]: median of Rg, By, radius 2 SCALE")
     texture_smooth_radius: float = param(4.0, "spec 1.5 [H]: S = median(I), radius 4 SCALE")
     texture_radius: float = param(6.0, "spec 1.5 [H]: texture = median(|I - S|), radius 6 SCALE")

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from fleck.config import GeometryConfig, SkinConfig
 from fleck.grouper import Group, enabled_kinds
 
+__all__ = ["Decision", "decide"]
+
 _KIND_NAMES = {
     "limb_limb_girdle": "limb-limb girdle",
     "limb_segment_girdle": "limb-segment girdle",

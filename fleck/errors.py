@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["ImageError"]
+
 
 class ImageError(ValueError):
     """An image that cannot be processed: the message names the source and the reason.

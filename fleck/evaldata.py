@@ -7,7 +7,8 @@ nothing in the detector imports it.
 
 >>> import os, tempfile
 >>> root = tempfile.mkdtemp()
->>> _ = open(os.path.join(root, "manifest.csv"), "w").write("dataset,image,mask,split\\nx,a.jpg,,dev\\n")
+>>> manifest = "dataset,image,mask,split\\nx,a.jpg,,dev\\n"
+>>> _ = open(os.path.join(root, "manifest.csv"), "w").write(manifest)
 >>> [row["image"] for row in read_manifest(root)]
 ['a.jpg']
 """
@@ -20,6 +21,9 @@ import os
 import cv2
 import numpy as np
 from PIL import Image
+
+__all__ = ["read_manifest", "load_pair", "ITA_BINS", "TONE_MIN_CHROMA", "TONE_HUE_RANGE",
+           "skin_tone", "ita_bin_index"]
 
 
 def read_manifest(root: str | os.PathLike) -> list[dict[str, str]]:

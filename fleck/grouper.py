@@ -32,6 +32,10 @@ from fleck.frame import canonical_frame
 from fleck.segments import Segment, scale_point
 from fleck.skin import disk_footprint
 
+__all__ = ["LIMB_LIMB_GIRDLE", "LIMB_SEGMENT_GIRDLE", "SPINE_THIGH", "GROUP_KINDS", "Limb",
+           "Group", "Grouping", "group", "find_limbs", "limb_limb_girdles", "limb_segment_girdles",
+           "spine_thigh_groups", "enabled_kinds"]
+
 LIMB_LIMB_GIRDLE = "limb_limb_girdle"
 LIMB_SEGMENT_GIRDLE = "limb_segment_girdle"
 SPINE_THIGH = "spine_thigh"
@@ -63,10 +67,11 @@ class Limb:
                     self.proximal, scale_point(self.proximal_end, factor))
 
     def to_dict(self) -> dict:
+        """JSON-able and lossless: ``Limb.from_dict(limb.to_dict()) == limb``."""
         return {"index": self.index, "segments": list(self.segments),
-                "joint": [round(v, 2) for v in self.joint], "angle": round(self.angle, 1),
+                "joint": [float(v) for v in self.joint], "angle": float(self.angle),
                 "proximal": self.proximal,
-                "proximal_end": [round(v, 2) for v in self.proximal_end]}
+                "proximal_end": [float(v) for v in self.proximal_end]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Limb":
@@ -94,8 +99,9 @@ class Group:
                      self.coverage)
 
     def to_dict(self) -> dict:
+        """JSON-able and lossless: ``Group.from_dict(g.to_dict()) == g``."""
         return {"kind": self.kind, "segments": list(self.segments), "limbs": list(self.limbs),
-                "point": [round(v, 2) for v in self.point], "coverage": round(self.coverage, 5)}
+                "point": [float(v) for v in self.point], "coverage": float(self.coverage)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Group":

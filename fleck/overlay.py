@@ -20,6 +20,7 @@ so the result looks the same on every machine. Nothing here changes a decision.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +28,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-__all__ = ["draw", "DrawStyle", "STYLE", "headline"]
+__all__ = ["draw", "overlay_path", "DrawStyle", "STYLE", "headline"]
 
 _RULE_NAMES = {"limb_limb_girdle": "limb-limb girdle",
                "limb_segment_girdle": "limb-segment girdle",
@@ -155,6 +156,38 @@ def draw(detection, image, *, width: int | None = None, legend: bool = True,
         return float(marks.mean() + 0.25 * skin[box].mean()) if marks.size else 0.0
 
     return _draw_text(canvas, busy, detection, size, legend, show_skin, style)
+
+
+def overlay_path(image_path: str, overlays: str | os.PathLike) -> str:
+    """Where ``fleck detect --overlay DIR`` and ``fleck scan --overlays DIR`` put the overlay of
+    ``image_path``: the image's path mirrored under DIR, with ``.png`` appended.
+
+    The image's own path is kept (a leading ``/`` or drive dropped, ``.`` parts dropped, ``..``
+    written ``__``), so that two images never share an overlay file, even when worker processes
+    write them independently, and both commands name an image's overlay alike.
+
+    Parameters
+    ----------
+    image_path : str
+        The image's path as recorded.
+    overlays : path
+        The overlay folder.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> overlay_path("photos/2020/a.jpg", "out")
+    'out/photos/2020/a.jpg.png'
+    >>> overlay_path("/data/../b.png", "out")
+    'out/data/__/b.png.png'
+    """
+    _, rest = os.path.splitdrive(image_path)
+    parts = [p for p in rest.replace(os.sep, "/").split("/") if p not in ("", ".")]
+    parts = ["__" if p == ".." else p for p in parts]
+    return os.path.join(os.fspath(overlays), *parts[:-1], parts[-1] + ".png")
 
 
 def headline(detection) -> tuple[str, str]:

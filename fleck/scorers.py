@@ -28,14 +28,22 @@ underlying model once, instead of receiving a copy of it (CNN sessions do not pi
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from fleck.cnn import CNN_NAMES
+
+__all__ = ["ScoreFn", "CNN_MODELS", "BUILTIN_NAMES", "mean_brightness", "build_score_fn",
+           "NamedScorer", "get_scorer"]
+
 ScoreFn = Callable[[np.ndarray], float]
 
-CNN_MODELS = ("open_nsfw", "nudenet")
+CNN_MODELS = CNN_NAMES  # the registry of fleck.cnn (whose heavy imports are lazy)
 BUILTIN_NAMES = ("fleck", *CNN_MODELS)
 
 # One built score function per (process, name): worker processes build their own on first call.
@@ -52,11 +60,10 @@ def mean_brightness(image: np.ndarray) -> float:
 
 
 def _build_fleck(config_name: str | None) -> ScoreFn:
-    import fleck  # lazy: the detector is heavier than this module
-
     from fleck.config import get_config
+    from fleck.detector import Detector  # lazy: the detector is heavier than this module
 
-    detector = fleck.Detector(get_config(config_name))
+    detector = Detector(get_config(config_name))
     return detector.score
 
 
@@ -79,7 +86,7 @@ def _build_imported(spec: str) -> ScoreFn:
     if not module_name or not attr_path:
         raise ValueError(f"scorer {spec!r}: expected 'package.module:function'")
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = _import_from_here(module_name)
     except ImportError as err:
         raise ValueError(f"scorer {spec!r}: cannot import {module_name!r} ({err})") from None
     for part in attr_path.split("."):
@@ -91,6 +98,24 @@ def _build_imported(spec: str) -> ScoreFn:
     if not callable(target):
         raise ValueError(f"scorer {spec!r} is not callable")
     return target
+
+
+def _import_from_here(module_name: str) -> Any:
+    """Import ``module_name``, also from the working directory, as ``python -m`` would.
+
+    The ``fleck`` console script does not put the working directory on ``sys.path``; when the
+    module is not found elsewhere, the directory is appended (after installed packages, so it
+    shadows none) and stays there, so that worker processes find the module too.
+    """
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        here = os.getcwd()
+        top = module_name.partition(".")[0]
+        if err.name != top or here in sys.path:
+            raise
+        sys.path.append(here)
+        return importlib.import_module(module_name)
 
 
 def build_score_fn(name: str) -> ScoreFn:
@@ -158,7 +183,7 @@ def get_scorer(name: str) -> NamedScorer:
     >>> get_scorer("no_such_model")
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'no_such_model'; use one of fleck, open_nsfw, nudenet or 'package.module:function'
+    ValueError: unknown model 'no_such_model'; use one of fleck, open_nsfw, nudenet or ...
     """
     scorer = NamedScorer(name)
     scorer.function  # noqa: B018  (build now: errors surface in the caller, not in a worker)

@@ -32,6 +32,8 @@ from skimage.morphology import skeletonize
 from fleck.config import GeometryConfig
 from fleck.frame import Frame, canonical_frame
 
+__all__ = ["Segment", "SegmentSet", "scale_point", "ribbon_polygon", "find_segments"]
+
 # 8-neighbourhood offsets, (drow, dcol).
 _OFFSETS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
@@ -90,8 +92,9 @@ class Segment:
                        self.branch_p, self.branch_q)
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "p": [round(v, 2) for v in self.p],
-                "q": [round(v, 2) for v in self.q], "width": round(self.width, 2),
+        """JSON-able and lossless: ``Segment.from_dict(s.to_dict()) == s``."""
+        return {"index": self.index, "p": [float(v) for v in self.p],
+                "q": [float(v) for v in self.q], "width": float(self.width),
                 "node_p": self.node_p, "node_q": self.node_q, "torso_only": self.torso_only,
                 "branch_p": self.branch_p, "branch_q": self.branch_q}
 

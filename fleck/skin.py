@@ -36,7 +36,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from fleck.colour import log_opponent
 from fleck.config import FleckConfig, SkinConfig, get_config
+
+__all__ = ["REFERENCE_SIZE", "scale_of", "scaled_radius", "SkinMap", "resize_mask",
+           "working_shape", "to_working_size", "skin_filter", "skin_map", "texture_difference",
+           "texture_amplitude", "texture_at_most", "density_growth", "iterative_growth",
+           "disk_footprint", "log_opponent"]
 
 REFERENCE_SIZE = 320.0  # spec 1.3: SCALE = (H + W) / 320
 
@@ -213,29 +219,6 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
                    scale=scale, input_shape=image.shape[:2], maps=maps)
 
 
-def log_opponent(image: np.ndarray, skin: SkinConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zero-response subtraction and the log-opponent transform (spec 1.1-1.2).
-
-    Returns float32 arrays ``(I, Rg, By)`` in 105 log10 units. With ``skin.noise`` the uniform
-    [0, 1) noise is a slice of a fixed random buffer at an offset given by a CRC of the pixels,
-    so equal inputs give bit-identical outputs (see :func:`_content_noise`).
-    """
-    rgb = image.astype(np.float32)
-    if skin.zero_response:
-        rgb -= min(_zero_response(image, skin.zero_response_border), skin.zero_response_max)
-        np.maximum(rgb, 0.0, out=rgb)
-    rgb += 1.0
-    if skin.noise:
-        rgb += _local_noise(image)
-    logs = np.log10(rgb)
-    logs *= skin.log_gain
-    log_r, log_g, log_b = logs[..., 0], logs[..., 1], logs[..., 2]
-    rg = log_r - log_g
-    by = log_b - (log_g + log_r) * 0.5
-    intensity = log_g.copy() if skin.intensity == "green" else logs.mean(axis=2)
-    return intensity, rg, by
-
-
 def texture_difference(intensity: np.ndarray, scale: float, skin: SkinConfig) -> np.ndarray:
     """``|I - median(I, 4 SCALE)|`` in 1/4 log units as uint8 (spec 1.5, first median).
 
@@ -308,42 +291,6 @@ def _check_image(image: np.ndarray) -> None:
         raise ValueError(f"image must not be empty, got {image.shape}")
 
 
-def _local_noise(image: np.ndarray) -> np.ndarray:
-    """Uniform [0, 1) noise of ``image``'s shape, a hash of each value and its surroundings.
-
-    The spec's noise term only breaks up banding in dark areas; any fixed pseudo-random choice
-    does that. Each value's noise is a hash of the value, its channel and the sum of the same
-    channel over its four neighbours (borders replicated), so it depends on the pixel's own
-    neighbourhood only: a mirrored, rotated or cropped image gets the mirrored, rotated or
-    cropped noise, and changing one pixel redraws the noise of five pixels, not of the whole
-    image. (A seed taken from a checksum of all pixels, as before, redrew every value on any
-    change and flipped decisions under a mirror or a JPEG re-save; see the stability report.)
-
-    >>> a = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
-    >>> bool(np.array_equal(_local_noise(a)[:, ::-1], _local_noise(a[:, ::-1].copy())))
-    True
-    """
-    padded = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE).astype(np.uint32)
-    around = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-    key = padded[1:-1, 1:-1] | (around << np.uint32(8))
-    key |= np.arange(image.shape[2], dtype=np.uint32) << np.uint32(18)
-    # The 32-bit finaliser of MurmurHash3: every input bit affects every output bit.
-    key ^= key >> np.uint32(16)
-    key *= np.uint32(0x85EBCA6B)
-    key ^= key >> np.uint32(13)
-    key *= np.uint32(0xC2B2AE35)
-    key ^= key >> np.uint32(16)
-    return (key >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
-
-
-def _zero_response(image: np.ndarray, border: int) -> float:
-    rows, cols = image.shape[:2]
-    inner = image
-    if rows > 2 * border and cols > 2 * border:
-        inner = image[border:rows - border, border:cols - border]
-    return float(inner.min())
-
-
 def _in_boxes(hue: np.ndarray, sat: np.ndarray, boxes) -> np.ndarray:
     inside = np.zeros(hue.shape, bool)
     for hue_min, hue_max, sat_min, sat_max in boxes:
@@ -370,9 +317,14 @@ def _median_u8(values: np.ndarray, radius: int, skin: SkinConfig) -> np.ndarray:
 
 @functools.lru_cache(maxsize=128)
 def disk_footprint(radius: int) -> np.ndarray:
-    """A (2r+1)^2 uint8 disk of 0/1, cached and read-only (copy before changing it)."""
-    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    disk = (yy * yy + xx * xx <= radius * radius).astype(np.uint8)
+    """``skimage.morphology.disk(radius)`` (uint8 0/1, (2r+1)^2), cached and read-only.
+
+    >>> disk_footprint(1).tolist()
+    [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    """
+    from skimage.morphology import disk as skimage_disk  # lazy: skimage is slow to import
+
+    disk = skimage_disk(radius).astype(np.uint8, copy=False)
     disk.setflags(write=False)
     return disk
 

@@ -4,9 +4,9 @@ The 1996 filter accepts a colour when its hue and saturation fall in two hand-se
 fitted model replaces only that colour test: it looks the pixel's (Rg, By, I) up in a small
 table of ``log P(colour | skin) / P(colour | non-skin)`` (natural log), a smoothed histogram
 ratio in the manner of Jones & Rehg (1999), fitted by ``tools/fit_skin_model.py`` on the dev
-split of ``shared/data`` (UCI pixels are not used: see the README section "A fitted skin model"). Rg, By
-and I are the filter's own log-opponent values (zero response, noise and chroma median
-included), so texture and density growth work unchanged around it.
+split of ``shared/data`` (UCI pixels are not used: see the README section "A fitted skin
+model"). Rg, By and I are the filter's own log-opponent values (zero response, noise and chroma
+median included), so texture and density growth work unchanged around it.
 
 The table has 64 x 64 chroma bins of 2 log units (Rg in [-20, 108), By in [-112, 16)) and 16
 intensity bands of 16 units (I = 105 log10(G + 1)), stored as uint8 (0.063 nats per step) in
@@ -32,7 +32,11 @@ from importlib import resources
 
 import numpy as np
 
+from fleck.colour import log_opponent
 from fleck.config import FITTED, FleckConfig, SkinConfig, get_config
+
+__all__ = ["LLR_RANGE", "SkinTable", "encode_llr", "decode_llr", "load_table", "colour_llr",
+           "accepted_region", "plot_accepted_region"]
 
 LLR_RANGE = (-8.0, 8.0)  # the uint8 code 0..255 spans this many nats, linearly
 
@@ -120,7 +124,8 @@ def load_table(name: str = "skin_llr") -> SkinTable:
                          outside=float(LLR_RANGE[0]), meta=json.loads(str(data["meta"])))
 
 
-def colour_llr(pixels: np.ndarray, config: SkinConfig | FleckConfig | str | None = None) -> np.ndarray:
+def colour_llr(pixels: np.ndarray,
+               config: SkinConfig | FleckConfig | str | None = None) -> np.ndarray:
     """The table value of single colours, without zero response, noise or median.
 
     Parameters
@@ -137,8 +142,6 @@ def colour_llr(pixels: np.ndarray, config: SkinConfig | FleckConfig | str | None
     >>> float(colour_llr(np.array([141, 85, 56], np.uint8))) > 0.5  # dark skin
     True
     """
-    from fleck.skin import log_opponent  # fleck.skin imports this module lazily
-
     skin = _skin_config(config)
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8 or pixels.shape[-1:] != (3,):

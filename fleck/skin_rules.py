@@ -22,6 +22,8 @@ import numpy as np
 
 from fleck.errors import ImageError
 
+__all__ = ["ChaiNganBox", "KovacDaylight", "CHAI_NGAN", "KOVAC", "chai_ngan_ycrcb", "kovac_rgb"]
+
 
 @dataclass(frozen=True)
 class ChaiNganBox:

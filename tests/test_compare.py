@@ -150,15 +150,16 @@ def test_parse_cnn_spec():
 
 
 def test_gallery_shows_fleck_overlay_beside_thumbnail(tiny_set, tmp_path, monkeypatch):
-    import fleck
+    import fleck.detector
+    import fleck.overlay
     calls = []
 
     def fake_draw(detection, image):
         calls.append(detection)
         return 255 - np.asarray(image)
 
-    monkeypatch.setattr(fleck, "draw", fake_draw, raising=False)
-    monkeypatch.setattr(fleck, "detect", lambda image, config=None: "det", raising=False)
+    monkeypatch.setattr(fleck.overlay, "draw", fake_draw)
+    monkeypatch.setattr(fleck.detector, "detect", lambda image, config=None: "det")
     root, cnn_csv, *_ = tiny_set
     result = compare(root / "labels.csv", root / "results.jsonl", {"mycnn": cnn_csv},
                      outdir=tmp_path / "r", settings=CompareSettings(n_bootstrap=0))
@@ -166,3 +167,35 @@ def test_gallery_shows_fleck_overlay_beside_thumbnail(tiny_set, tmp_path, monkey
     assert calls and 'alt="fleck overlay"' in page
     overlays = list((tmp_path / "r" / "thumbs").glob("*_overlay.jpg"))
     assert overlays and all(max(Image.open(f).size) <= 200 for f in overlays)
+
+
+def test_images_are_walked_like_fleck_scan_walks_them(tmp_path, monkeypatch):
+    """`--run` scores the same files fleck scans: sniffed by content, every image extension,
+    hidden entries skipped (compare had its own walker with 8 extensions and no sniffing)."""
+    import fleck.cnn
+    from fleck.scan import find_images
+
+    root = tmp_path / "imgs"
+    (root / ".thumbnails").mkdir(parents=True)
+    picture = Image.fromarray(np.full((40, 50, 3), (200, 140, 110), np.uint8))
+    picture.save(root / "a.jpg")
+    picture.save(root / "disguised.dat", format="PNG")  # an image by content only
+    picture.save(root / "b.jfif", format="JPEG")  # an extension compare did not know
+    picture.save(root / ".thumbnails" / "c.jpg")  # hidden: never walked
+    (root / "notes.txt").write_text("not an image")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,label\nimgs/a.jpg,1\nimgs/disguised.dat,0\nimgs/b.jfif,0\n")
+    scored: list[list[str]] = []
+
+    def fake_score_paths(name, targets, **options):
+        scored.append(list(targets))
+        return {path: 0.5 for path in targets}
+
+    monkeypatch.setattr(fleck.cnn, "score_paths", fake_score_paths)
+    run_cli(["--labels", str(labels), "--run", "open_nsfw", "-o", str(tmp_path / "out"),
+             "--bootstrap", "0", "--no-overlays", "--jobs", "1", str(root)])
+    assert scored == [list(find_images([str(root)]))]
+    assert sorted(os.path.basename(p) for p in scored[0]) == ["a.jpg", "b.jfif", "disguised.dat"]
+    fleck_paths = [json.loads(line)["path"]
+                   for line in (tmp_path / "out" / "fleck_results.jsonl").read_text().splitlines()]
+    assert sorted(fleck_paths) == sorted(scored[0])

@@ -6,8 +6,13 @@ import warnings
 
 import pytest
 
-from fleck.compare.readers import (PathMatcher, parse_label, read_cnn_scores,
-                                   read_fleck_results, read_labels)
+from fleck.compare.readers import (
+    PathMatcher,
+    parse_label,
+    read_cnn_scores,
+    read_fleck_results,
+    read_labels,
+)
 
 
 def write(path, text):

@@ -37,8 +37,10 @@ def legs(spread=20.0, thigh_width=24.0, shin_width=20.0, gap=0.0):
     left_hip, right_hip = (100.0, 180.0 - gap / 2), (100.0, 220.0 + gap / 2)
     left_knee = (200.0, left_hip[1] - spread)
     right_knee = (200.0, right_hip[1] + spread)
-    return (seg(0, left_hip, left_knee, thigh_width), seg(1, left_knee, (290, left_knee[1]), shin_width),
-            seg(2, right_hip, right_knee, thigh_width), seg(3, right_knee, (290, right_knee[1]), shin_width))
+    return (seg(0, left_hip, left_knee, thigh_width),
+            seg(1, left_knee, (290, left_knee[1]), shin_width),
+            seg(2, right_hip, right_knee, thigh_width),
+            seg(3, right_knee, (290, right_knee[1]), shin_width))
 
 
 # --- G4 limbs -----------------------------------------------------------------------------
@@ -186,7 +188,8 @@ def test_grouper_bails_out_on_a_lattice_of_limbs():
     segments, index = [], 0
     for row in range(0, 400, 40):
         for col in range(0, 400, 40):
-            for end in ((row + 40, col), (row, col + 40), (row + 40, col + 40), (row + 40, col - 40)):
+            for end in ((row + 40, col), (row, col + 40), (row + 40, col + 40),
+                        (row + 40, col - 40)):
                 segments.append(seg(index, (row, col), end, 12))
                 index += 1
     result = group(tuple(segments), SKIN)
@@ -233,11 +236,11 @@ def test_grouping_of_a_mirrored_skin_map_is_the_mirrored_grouping():
                      np.ascontiguousarray(mask[:, ::-1]))
     expected_limbs = [limb.mapped(mirror) for limb in grouping.limbs]
     assert [dataclasses.replace(a, joint=b.joint, proximal_end=b.proximal_end)
-            for a, b in zip(mirrored.limbs, expected_limbs)] == expected_limbs
+            for a, b in zip(mirrored.limbs, expected_limbs, strict=True)] == expected_limbs
     assert np.allclose([a.joint + a.proximal_end for a in mirrored.limbs],
                        [b.joint + b.proximal_end for b in expected_limbs], rtol=0, atol=1e-9)
     expected_groups = [g.mapped(mirror) for g in grouping.groups]
-    assert [dataclasses.replace(a, point=b.point) for a, b in zip(mirrored.groups,
-                                                                   expected_groups)] == expected_groups
+    pairs = zip(mirrored.groups, expected_groups, strict=True)
+    assert [dataclasses.replace(a, point=b.point) for a, b in pairs] == expected_groups
     assert np.allclose([a.point for a in mirrored.groups], [b.point for b in expected_groups],
                        rtol=0, atol=1e-9)

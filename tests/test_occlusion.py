@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleck.errors import ImageError
-from fleck.occlusion import (coverage_counts, occlusion_map, save_occlusion_figure,
-                             window_starts)
+from fleck.occlusion import coverage_counts, occlusion_map, save_occlusion_figure, window_starts
 from fleck.scorers import NamedScorer, get_scorer
 
 RED = (255, 0, 0)
@@ -395,3 +394,20 @@ def test_forked_workers_do_not_destroy_models_built_in_the_parent(monkeypatch):
     result = occlusion_map(make_image(seed=12), red_fraction_in_box, window=4, stride=2,
                            batch_size=4, jobs=2, mp_context="fork")
     assert result.positions == 48
+
+
+def test_occlude_model_from_a_module_in_the_current_folder(tmp_path, monkeypatch):
+    """`fleck occlude --model mymodule:fn` finds mymodule.py in the working directory, as
+    `python -m` would; the `fleck` console script does not put that folder on sys.path."""
+    from PIL import Image
+
+    from fleck.cli import main
+
+    (tmp_path / "my_cwd_scorer.py").write_text("def half(image):\n    return 0.5\n")
+    Image.fromarray(np.full((24, 32, 3), 90, np.uint8)).save(tmp_path / "in.png")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "my_cwd_scorer", raising=False)
+    assert main(["occlude", "in.png", "--model", "my_cwd_scorer:half", "--window", "8",
+                 "--stride", "8", "--jobs", "1", "-q", "-o", "map.png"]) == 0
+    assert float(np.load(tmp_path / "map.npy").mean()) == pytest.approx(0.5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,10 +21,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import fleck.scan as scan_module
+import fleck.scan.local
 from fleck.cli import main
-from fleck.scan import (CSV_COLUMNS, ResultsWarning, find_images, overlay_path, read_results,
-                        scan)
+from fleck.scan import CSV_COLUMNS, ResultsWarning, find_images, overlay_path, read_results, scan
+from fleck.scan.results import ResultsFile
+from fleck.scan.worker import Worker
 
 REPO = Path(__file__).resolve().parents[1]
 OK_KEYS = {"path", "status", "decision", "score", "threshold", "skin_fraction", "passes_skin",
@@ -257,10 +259,10 @@ def test_a_second_scan_cannot_write_the_same_file(tmp_path):
     pytest.importorskip("fcntl")
     out = tmp_path / "r.jsonl"
     out.write_text('{"path": "x.jpg", "status": "ok"}\n')
-    first = scan_module._ResultsFile(str(out), resume=True, csv=None)
+    first = ResultsFile(str(out), resume=True, csv=None)
     try:
         with pytest.raises(OSError, match="another fleck scan"):
-            scan_module._ResultsFile(str(out), resume=False, csv=None)
+            ResultsFile(str(out), resume=False, csv=None)
     finally:
         first.close()
     assert out.read_text().count("\n") == 1  # the refused scan did not truncate it
@@ -268,7 +270,7 @@ def test_a_second_scan_cannot_write_the_same_file(tmp_path):
 
 # ------------------------------------------------------------------------------------ failures
 
-class CrashingWorker(scan_module._Worker):
+class CrashingWorker(Worker):
     """Dies like a segfaulting decoder on files whose name contains 'crash'."""
 
     def scan_one(self, path):
@@ -279,7 +281,7 @@ class CrashingWorker(scan_module._Worker):
 
 def test_a_worker_crash_costs_one_error_record(tree, tmp_path, monkeypatch):
     save(tree / "crash.png", skin_noise(np.random.default_rng(3)))
-    monkeypatch.setattr(scan_module, "_WORKER_CLASS", CrashingWorker)
+    monkeypatch.setattr(fleck.scan.local, "_WORKER_CLASS", CrashingWorker)
     summary = scan([tree], tmp_path / "r.jsonl", jobs=2, chunk=2)
     records = by_path(read_results(summary.out))
     assert sorted(relative(records, tree)) == sorted([*EXPECTED, "crash.png"])
@@ -406,6 +408,25 @@ def test_ctrl_c_stops_cleanly_with_a_valid_file(many, tmp_path):
     assert data.endswith(b"\n") and data.count(b"\n") < N_MANY
     written = len(read_results(out))
     assert f"scanned {written} images" in stdout
+    hint = f"fleck scan: to finish the scan, run: fleck scan {many} -o {out} --resume"
+    assert hint in stderr  # the exact command, with the scan's own options
+    resume = shlex.split(stderr.split("to finish the scan, run: ")[1].splitlines()[0])
+    assert resume[:2] == ["fleck", "scan"] and "--chunk" in resume
+    assert main(resume[1:]) == 0
     summary = scan([many], out, resume=True, jobs=2)
-    assert summary.skipped == written
+    assert summary.skipped == N_MANY and summary.images == 0
     assert_every_image_once(out, many)
+
+
+def test_scan_benchmark_can_repeat_a_measurement(tree, tmp_path):
+    """bench/bench_scan.py times the same scan twice into one results file (--repeat 2)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_scan", REPO / "bench" / "bench_scan.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    folder = tree / "sub" / "deeper"
+    out = tmp_path / "bench.jsonl"
+    seconds = [bench.time_scan(folder, out, jobs=1) for _ in range(2)]
+    assert all(s > 0 for s in seconds)
+    assert len(read_results(out)) == 1  # d.png: the second run replaced the first

@@ -168,7 +168,7 @@ def _mirror_segment(segment: Segment, cols: int) -> Segment:
 def assert_same_segments(found, expected):
     """Equal up to float rounding of the mapped coordinates (1e-9 px)."""
     assert len(found) == len(expected)
-    for a, b in zip(found, expected):
+    for a, b in zip(found, expected, strict=True):
         assert dataclasses.replace(a, p=b.p, q=b.q) == b
         assert np.allclose(a.p + a.q, b.p + b.q, rtol=0, atol=1e-9)
 
@@ -184,7 +184,8 @@ def test_segments_of_a_mirrored_mask_are_the_mirrored_segments(seed):
     assert_same_segments(mirrored.segments,
                          [_mirror_segment(s, mask.shape[1]) for s in found.segments])
     turned = find_segments(np.ascontiguousarray(mask.T), 1.0)
-    assert_same_segments(turned.segments, [s.mapped(lambda p: (p[1], p[0])) for s in found.segments])
+    assert_same_segments(turned.segments,
+                         [s.mapped(lambda p: (p[1], p[0])) for s in found.segments])
 
 
 def test_the_skeleton_is_returned_in_the_input_orientation():

@@ -145,7 +145,7 @@ def test_deterministic_and_noise_local_to_each_pixel():
     other = image.copy()
     other[50, 70, 1] ^= 1
     changed = skin_map(other, keep_maps=True).maps["intensity"] != first.maps["intensity"]
-    assert changed[50, 70] and set(zip(*np.nonzero(changed))) <= {
+    assert changed[50, 70] and set(zip(*np.nonzero(changed), strict=True)) <= {
         (50, 70), (49, 70), (51, 70), (50, 69), (50, 71)}
     # A mirrored image gets the mirrored noise, so the mirrored maps.
     mirrored = skin_map(np.ascontiguousarray(image[:, ::-1]), keep_maps=True)
@@ -153,7 +153,7 @@ def test_deterministic_and_noise_local_to_each_pixel():
 
 
 def test_noise_is_uniform_in_unit_interval():
-    from fleck.skin import _local_noise
+    from fleck.colour import local_noise as _local_noise
 
     rng = np.random.default_rng(3)
     noise = _local_noise(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8))

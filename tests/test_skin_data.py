@@ -73,7 +73,7 @@ def test_fleck1996_marks_skin_more_often_than_non_skin(pairs, dataset):
 
 def test_fleck1996_finds_no_skin_in_the_grey_versions(pairs):
     # The filter is colour-only: the same photographs without chroma must lose all skin.
-    for image, truth in pairs["pratheepan"][:3]:
+    for image, _truth in pairs["pratheepan"][:3]:
         grey = np.repeat(image.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
         assert skin_filter(grey, FLECK_1996).fraction == 0.0
 

@@ -55,10 +55,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from fleck.colour import log_opponent  # noqa: E402
 from fleck.config import FITTED, FITTED_STRICT, FLECK_1996  # noqa: E402
 from fleck.evaldata import ITA_BINS, ita_bin_index, load_pair, read_manifest, skin_tone  # noqa: E402
-from fleck.skin import (_median, _median_u8, density_growth, log_opponent, scale_of,  # noqa: E402
-                        scaled_radius, texture_difference, to_working_size)
+from fleck.skin import (  # noqa: E402
+    _median,
+    _median_u8,
+    density_growth,
+    scale_of,
+    scaled_radius,
+    texture_difference,
+    to_working_size,
+)
 from fleck.skin_model import SkinTable, decode_llr, encode_llr  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -134,7 +142,8 @@ def fit_table(images: list[dict]) -> tuple[np.ndarray, dict]:
     summary = {}
     for dataset in DATASETS:
         part = [f for f in images if f["dataset"] == dataset]
-        cells, inside = zip(*(cell_index(f["rg"], f["by"], f["intensity"]) for f in part))
+        cells, inside = zip(*(cell_index(f["rg"], f["by"], f["intensity"]) for f in part),
+                            strict=True)
         cells = np.concatenate([c.ravel() for c in cells])
         inside = np.concatenate([c.ravel() for c in inside])
         skin = np.concatenate([f["skin"].ravel() for f in part]).astype(np.float64)
@@ -223,16 +232,17 @@ def score_grid(images: list[dict], llrs: list[np.ndarray], fairness: float, *,
         for t1 in grid_stage1:
             grown = [density_growth((llr >= t1) & (f["texture"] <= int(texture_max * 4)), radius,
                                     FLECK_1996.skin.density_fraction)
-                     for f, llr in zip(images, llrs)]
+                     for f, llr in zip(images, llrs, strict=False)]
             for t2 in grid_stage2:
                 if t2 > t1:
                     continue
                 counts = {d: np.zeros(3) for d in DATASETS}
                 per_bin = np.zeros((bins, 2))
-                for f, llr, g in zip(images, llrs, grown):
+                for f, llr, g in zip(images, llrs, grown, strict=False):
                     final = g & (llr >= t2)
                     tp = f["skin"][final].sum()
-                    counts[f["dataset"]] += (tp, f["pixels"][final].sum() - tp, f["skin"].sum() - tp)
+                    counts[f["dataset"]] += (tp, f["pixels"][final].sum() - tp,
+                                             f["skin"].sum() - tp)
                     per_bin[:, 0] += f[bins_key][:, final].sum(axis=1)
                     per_bin[:, 1] += f[bins_key].reshape(bins, -1).sum(axis=1)
                 f1 = {d: 2 * c[0] / max(1.0, 2 * c[0] + c[1] + c[2]) for d, c in counts.items()}

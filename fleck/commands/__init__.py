@@ -2,3 +2,5 @@
 
 ``register`` adds a parser whose ``func(args) -> int`` runs the command and returns the exit code.
 """
+
+__all__ = []

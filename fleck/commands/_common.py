@@ -41,36 +41,37 @@ def working_size(text: str) -> int | None:
     return value
 
 
-def add_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--skin-model", choices=CONFIG_NAMES, default=None,
+def add_skin_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--skin-model NAME``: the detector configuration (one of :data:`CONFIG_NAMES`).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_skin_model_option(parser)
+    >>> parser.parse_args(["--skin-model", "kapur"]).skin_model, parser.parse_args([]).skin_model
+    ('kapur', 'fleck1996')
+    """
+    parser.add_argument("--skin-model", choices=CONFIG_NAMES, default="fleck1996",
                         help="skin model, i.e. detector configuration (default fleck1996: the "
                              "paper's skin filter; kapur: Kapur's 1997 skin boxes; fitted: a "
                              "colour table fitted to data, with Fleck's texture and growth; "
                              "fitted_strict: the same table with stricter thresholds, higher "
                              "precision on web photos)")
-    parser.add_argument("--config", choices=CONFIG_NAMES, default=None,
-                        help="the same as --skin-model (kept for compatibility)")
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """``--skin-model`` and ``--working-size`` (fleck skin, fleck detect)."""
+    add_skin_model_option(parser)
     parser.add_argument("--working-size", type=working_size, default=argparse.SUPPRESS,
                         metavar="N",
                         help="shrink images so that height + width = N before the skin filter "
                              "(default: the configuration's, 320), or 'native' for full size")
 
 
-def config_name(args: argparse.Namespace) -> str:
-    """The configuration named by ``--skin-model`` / ``--config`` (default fleck1996).
-
-    >>> config_name(argparse.Namespace(skin_model="fitted", config=None))
-    'fitted'
-    """
-    chosen = {getattr(args, "skin_model", None), getattr(args, "config", None)} - {None}
-    if len(chosen) > 1:
-        raise ValueError(f"--skin-model {args.skin_model} and --config {args.config} disagree; "
-                         "give one of them")
-    return chosen.pop() if chosen else "fleck1996"
-
-
 def resolve_config(args: argparse.Namespace) -> FleckConfig:
-    config = get_config(config_name(args))
+    """The configuration of ``--skin-model``, with ``--working-size`` when given.
+
+    >>> resolve_config(argparse.Namespace(skin_model="kapur", working_size=None)).working_size
+    """
+    config = get_config(args.skin_model)
     if hasattr(args, "working_size"):  # absent unless given: keep the configuration's own
         config = config.replace(working_size=args.working_size)
     return config

@@ -10,13 +10,13 @@ pr.png, index.html (+ thumbs/, cnn_cache/, fleck_results.jsonl when fleck scanne
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+from fleck.commands._common import add_skin_model_option
 
+__all__ = ["register", "parse_cnn_spec", "image_files", "scan_images", "run"]
 
 def register(subparsers) -> None:
     from fleck.compare.readers import CNN_FORMATS
@@ -53,8 +53,7 @@ def register(subparsers) -> None:
                    help="worker processes when fleck scans the images")
     p.add_argument("--cnn-threads", type=int, default=None, metavar="N",
                    help="onnxruntime threads for --run (default: all cores)")
-    p.add_argument("--config", default="fleck1996",
-                   help="fleck configuration when scanning (fleck1996 or kapur)")
+    add_skin_model_option(p)  # the configuration fleck scans IMAGES with
     p.add_argument("--gallery-size", type=int, default=48, metavar="N",
                    help="thumbnails per gallery in index.html (default 48)")
     p.add_argument("--no-overlays", action="store_true",
@@ -80,41 +79,22 @@ def parse_cnn_spec(spec: str) -> tuple[str, str, str | None]:
     return name.strip(), rest, None
 
 
-def expand_images(paths: list[str]) -> list[str]:
-    """Files as given, and the image files under folders (sorted, recursive)."""
-    out = []
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                out += [os.path.join(root, f) for f in sorted(files)
-                        if f.lower().endswith(IMAGE_EXTENSIONS)]
-        else:
-            out.append(path)
-    return out
+def image_files(paths: list[str]) -> list[str]:
+    """The images ``fleck scan`` would scan under ``paths`` (one walker: :func:`find_images`).
+
+    >>> image_files([])
+    []
+    """
+    from fleck.scan import find_images
+
+    return list(find_images(paths))
 
 
 def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None) -> None:
     """Write fleck's results for ``paths`` to ``out`` (JSON Lines, `fleck scan`'s schema)."""
-    try:
-        from fleck.scan import scan
-    except ImportError:
-        scan = _scan_sequentially
+    from fleck.scan import scan
+
     scan(paths, out=out, config=config, jobs=jobs, quiet=True, overwrite=True)
-
-
-def _scan_sequentially(paths, *, out, config=None, jobs=None, quiet=True) -> None:
-    """Stand-in for fleck.scan.scan (same records), used while that module is absent."""
-    import fleck
-    from fleck.config import get_config
-    cfg = get_config(config)
-    with open(out, "w", encoding="utf-8") as fh:
-        for path in expand_images(list(paths)):
-            try:
-                record = {"path": path, "status": "ok", **fleck.detect(path, cfg).summary()}
-            except (ValueError, OSError) as err:
-                record = {"path": path, "status": "error", "error": str(err)}
-            fh.write(json.dumps(record) + "\n")
 
 
 def _print_table(metrics: dict) -> None:
@@ -127,7 +107,7 @@ def _print_table(metrics: dict) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(r, widths))))
+                        for i, (c, w) in enumerate(zip(r, widths, strict=False))))
     for name, c in metrics["curves"].items():
         print(f"{name}: ROC AUC {_f(c['roc_auc']['value'])}  "
               f"PR AUC (AP) {_f(c['average_precision']['value'])}")
@@ -167,9 +147,9 @@ def run(args: argparse.Namespace) -> int:
     fleck_source = args.fleck
     if not fleck_source:
         fleck_source = os.path.join(outdir, "fleck_results.jsonl")
-        scan_images(args.images, out=fleck_source, config=args.config, jobs=args.jobs)
+        scan_images(args.images, out=fleck_source, config=args.skin_model, jobs=args.jobs)
     if run_names:
-        targets = expand_images(args.images) if args.images else [
+        targets = image_files(args.images) if args.images else [
             p if os.path.isabs(p) else os.path.join(labels.base_dir, p) for p in labels.paths]
         for name in run_names:
             failures: dict[str, str] = {}

@@ -9,7 +9,9 @@ Prints one line per image: path, verdict, score and the one-line reason::
 (``{"path", "status": "ok", **Detection.summary()}``); ``--json-full`` puts the lossless
 ``Detection.to_dict()`` (segments, limbs, groups, packed skin map) under ``"detection"``, from
 which ``Detection.from_dict`` and ``fleck.draw`` can redraw the overlay later. ``--overlay DIR``
-writes the explained overlay ``DIR/<stem>_overlay.png`` per image.
+writes the explained overlay of each image to ``DIR/<image path>.png`` (the image's path
+mirrored under DIR, as ``fleck scan --overlays DIR`` does: ``photos/a.jpg`` ->
+``DIR/photos/a.jpg.png``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fleck.commands._common import (Batch, add_config_options, emit, make_folder, resolve_config,
-                                    unique_output, write_png)
+from fleck.commands._common import (
+    Batch,
+    add_config_options,
+    emit,
+    make_folder,
+    resolve_config,
+    write_png,
+)
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json-full", action="store_true",
                         help="like --json, plus the full Detection.to_dict() under 'detection'")
     parser.add_argument("--overlay", type=Path, metavar="DIR",
-                        help="write the explained overlay <stem>_overlay.png per image to DIR")
+                        help="write the explained overlay of each image to DIR/<image path>.png "
+                             "(as fleck scan --overlays does)")
     parser.add_argument("--overlay-width", type=int, metavar="PX",
                         help="width of the overlays in pixels (default: the image's)")
     add_config_options(parser)
@@ -41,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fleck.detector import Detector
-    from fleck.overlay import draw
+    from fleck.overlay import draw, overlay_path
 
     if args.overlay_width is not None and args.overlay_width < 16:
         raise ValueError(f"--overlay-width must be at least 16 pixels, got {args.overlay_width}")
@@ -49,22 +60,22 @@ def run(args: argparse.Namespace) -> int:
     detector = Detector(resolve_config(args))
     folder = make_folder(args.overlay)
     batch = Batch("detect", args)
-    used: set[Path] = set()
     for source in args.images:
         try:
             detection = detector.detect(source)
-            overlay_path = None
+            target = None
             if folder is not None:
-                overlay_path = unique_output(folder, source, "_overlay.png", used)
-                write_png(overlay_path, draw(detection, source, width=args.overlay_width))
+                target = Path(overlay_path(source, folder))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_png(target, draw(detection, source, width=args.overlay_width))
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
             batch.fail(source, err)
             continue
         batch.ok += 1
         if args.json:
             record = {"path": source, "status": "ok", **detection.summary()}
-            if overlay_path is not None:
-                record["overlay"] = str(overlay_path)
+            if target is not None:
+                record["overlay"] = str(target)
             if args.json_full:
                 record["detection"] = detection.to_dict()
             emit(record)

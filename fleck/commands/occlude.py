@@ -16,6 +16,8 @@ import numpy as np
 
 from fleck.occlusion import DEFAULTS, NAMED_FILLS, VARIANTS
 
+__all__ = ["CLI_STRIDE", "register", "parse_fill", "npy_paths", "default_jobs", "run"]
+
 CLI_STRIDE = 8  # the post's 3 px means ~7x more evaluations; 8 px is a quick first look
 
 
@@ -58,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_fill(text: str) -> "str | tuple[int, ...]":
+def parse_fill(text: str) -> str | tuple[int, ...]:
     """``'grey'``/``'mean'``/``'blur'`` or ``'R,G,B'`` -> a fill for :func:`occlusion_map`."""
     if text in NAMED_FILLS or text == "gray":
         return text
@@ -89,14 +91,14 @@ def default_jobs(model: str, jobs: int | None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    import fleck
+    from fleck.loading import load_image
     from fleck.occlusion import occlusion_map, save_occlusion_figure
     from fleck.scorers import get_scorer
 
     models = list(dict.fromkeys(args.model or ["fleck"]))
     fill = parse_fill(args.fill)
     scorers = {name: get_scorer(name) for name in models}  # bad names fail before any work
-    image = fleck.load_image(args.image)
+    image = load_image(args.image)
     output = args.output or Path(f"{Path(args.image).stem}.occlusion.png")
     show_progress = not args.quiet and sys.stderr.isatty()
 

@@ -6,9 +6,12 @@ The work is done by :func:`fleck.scan.scan`; this module is the command-line fac
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
-from fleck.commands._common import CONFIG_NAMES, config_name
+from fleck.commands._common import add_skin_model_option
+
+__all__ = ["DESCRIPTION", "EPILOG", "register", "run", "resume_command"]
 
 DESCRIPTION = """\
 Run the detector on every image in PATH (files, and folders walked recursively; images are
@@ -65,11 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlays", metavar="DIR",
                         help="write the explained overlay (PNG) of every flagged image to "
                              "DIR/<image path>.png")
-    parser.add_argument("--skin-model", choices=CONFIG_NAMES, default=None,
-                        help="skin model, i.e. detector configuration: fleck1996 (default), "
-                             "kapur, or fitted (colour table fitted to data, issue 8)")
-    parser.add_argument("--config", choices=CONFIG_NAMES, default=None,
-                        help="the same as --skin-model (kept for compatibility)")
+    add_skin_model_option(parser)
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
                              "(pip install 'fleck[dask]'; every worker must see the same paths)")
@@ -83,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fleck.scan import SCAN, scan
 
-    summary = scan(args.paths, args.output, config=config_name(args), jobs=args.jobs,
+    summary = scan(args.paths, args.output, config=args.skin_model, jobs=args.jobs,
                    resume=args.resume, csv=args.csv, overlays=args.overlays, quiet=args.quiet,
                    scheduler=args.scheduler, chunk=args.chunk or SCAN.chunk,
                    overwrite=args.overwrite)
@@ -91,4 +90,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"fleck scan: error: no images found in {' '.join(args.paths)}", file=sys.stderr)
     elif not args.quiet:
         print(summary.line(), flush=True)
+        if summary.interrupted:
+            print(f"fleck scan: to finish the scan, run: {resume_command(args)}",
+                  file=sys.stderr, flush=True)
     return summary.exit_code
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that finishes an interrupted scan: the same options, with ``--resume``.
+
+    >>> args = argparse.Namespace(paths=["photos", "my dir"], output="r.jsonl", jobs=2, csv=None,
+    ...                           overlays=None, skin_model="kapur", scheduler=None, chunk=None,
+    ...                           quiet=False)
+    >>> resume_command(args)
+    "fleck scan photos 'my dir' -o r.jsonl --resume --jobs 2 --skin-model kapur"
+    """
+    words = ["fleck", "scan", *args.paths, "-o", args.output, "--resume"]
+    options = (("--jobs", args.jobs), ("--csv", args.csv), ("--overlays", args.overlays),
+               ("--skin-model", None if args.skin_model == "fleck1996" else args.skin_model),
+               ("--scheduler", args.scheduler), ("--chunk", args.chunk))
+    for flag, value in options:
+        if value is not None:
+            words += [flag, str(value)]
+    if args.quiet:
+        words.append("--quiet")
+    return shlex.join(words)
+

@@ -17,8 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from fleck.commands._common import (Batch, add_config_options, emit, make_folder, resolve_config,
-                                    unique_output, write_png)
+from fleck.commands._common import (
+    Batch,
+    add_config_options,
+    emit,
+    make_folder,
+    resolve_config,
+    unique_output,
+    write_png,
+)
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

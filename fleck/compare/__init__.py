@@ -16,15 +16,24 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Mapping, Sequence
 
 from fleck.compare.evaluate import CompareSettings, Dataset, build_dataset, evaluate
-from fleck.compare.readers import (CnnScores, FleckResults, LabelSet, read_cnn_scores,
-                                   read_fleck_results, read_labels)
+from fleck.compare.readers import (
+    CnnScores,
+    FleckResults,
+    LabelSet,
+    read_cnn_scores,
+    read_fleck_results,
+    read_labels,
+)
 
 __all__ = ["compare", "CompareResult", "CompareSettings", "read_labels", "read_fleck_results",
            "read_cnn_scores", "LabelSet", "FleckResults", "CnnScores"]
+
+
+DEFAULT_SETTINGS = CompareSettings()  # frozen: one shared default is safe
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ class CompareResult:
 
 def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os.PathLike,
             cnn: Mapping[str, CnnScores | str | os.PathLike], *, outdir: str | os.PathLike,
-            settings: CompareSettings = CompareSettings(), overlays: bool = True,
+            settings: CompareSettings = DEFAULT_SETTINGS, overlays: bool = True,
             nudenet_classes: Sequence[str] | None = None, inputs: dict | None = None,
             ) -> CompareResult:
     """Evaluate fleck and every CNN on the labelled images; write the five outputs to ``outdir``.
@@ -52,8 +61,9 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
     ``thumbs/``). Raises ValueError when no labelled image has results from every detector.
     """
     from fleck import __version__
-    from fleck.compare import plots, report as rep
     from fleck.compare import metrics as M
+    from fleck.compare import plots
+    from fleck.compare import report as rep
 
     labels = labels if isinstance(labels, LabelSet) else read_labels(labels)
     fleck = fleck if isinstance(fleck, FleckResults) else read_fleck_results(fleck)

@@ -24,6 +24,9 @@ import numpy as np
 from fleck.compare import metrics as M
 from fleck.compare.readers import CnnScores, FleckResults, LabelSet, PathMatcher
 
+__all__ = ["CompareSettings", "Dataset", "build_dataset", "OperatingPoint", "operating_points",
+           "metric_table", "mcnemar_table", "evaluate", "disagreements"]
+
 
 @dataclass(frozen=True)
 class CompareSettings:

@@ -1,4 +1,4 @@
-"""Detector metrics in numpy: confusion counts, ROC/PR curves, matched thresholds, bootstrap, McNemar.
+"""Detector metrics in numpy: confusion counts, ROC/PR curves, thresholds, bootstrap, McNemar.
 
 Definitions follow scikit-learn so that numbers can be checked against it (the tests do):
 
@@ -22,10 +22,15 @@ no predicted positives, an AUC with a single class) are ``None``, never an excep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
+
+__all__ = ["METRIC_NAMES", "CURVE_METRIC_NAMES", "Counts", "confusion_counts", "binary_metrics",
+           "roc_curve", "precision_recall_curve", "roc_auc", "average_precision",
+           "threshold_for_recall", "threshold_for_fpr", "bootstrap_intervals", "mcnemar_exact",
+           "summarise"]
 
 METRIC_NAMES = ("precision", "recall", "f1", "fpr", "accuracy")
 CURVE_METRIC_NAMES = ("roc_auc", "average_precision")
@@ -147,7 +152,16 @@ def _roc_auc_from_counts(tps: np.ndarray, fps: np.ndarray) -> float | None:
         return None
     tpr = np.r_[0.0, tps / tps[-1]]
     fpr = np.r_[0.0, fps / fps[-1]]
-    return float(np.trapezoid(tpr, fpr))
+    return float(_trapezoid(tpr, fpr))
+
+
+def _trapezoid(y: np.ndarray, x: np.ndarray) -> float:
+    """The trapezoidal rule as ``np.trapezoid`` computes it (which NumPy 1.x does not have).
+
+    >>> float(_trapezoid(np.array([0.0, 1.0]), np.array([0.0, 1.0])))
+    0.5
+    """
+    return np.add.reduce(np.diff(x) * (y[1:] + y[:-1]) / 2.0)
 
 
 def _average_precision_from_counts(tps: np.ndarray, fps: np.ndarray) -> float | None:

@@ -12,6 +12,8 @@ import numpy as np
 
 from fleck.compare import metrics as M
 
+__all__ = ["plot_roc", "plot_pr"]
+
 
 def _figure():
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -41,11 +41,18 @@ import os
 import urllib.parse
 import warnings
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
+
+from fleck.cnn import NUDENET_EXPOSED_CLASSES, nudenet_score
+
+__all__ = ["CNN_FORMATS", "PATH_KEYS", "LabelSet", "parse_label", "read_labels", "FleckResults",
+           "read_fleck_results", "CnnScores", "read_cnn_scores", "MatchReport", "PathMatcher",
+           "nudenet_score"]
 
 CNN_FORMATS = ("csv", "jsonl", "open_nsfw", "nudenet", "clarifai")
 PATH_KEYS = ("path", "image", "file", "filename", "image_path")
@@ -209,7 +216,6 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
     rows, container = _load_rows(text, source)
     detected = format or _detect_format(rows, container, source)
     if nudenet_classes is None:
-        from fleck.cnn import NUDENET_EXPOSED_CLASSES
         nudenet_classes = NUDENET_EXPOSED_CLASSES
     classes = frozenset(nudenet_classes)
     scores: dict[str, float] = {}
@@ -230,22 +236,6 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
 
 class _Skip(Exception):
     """A record that yields no score: listed as a problem, the rest of the file is read."""
-
-
-def nudenet_score(detections: Iterable[dict], classes: Iterable[str]) -> float:
-    """Highest score among detections whose class is in ``classes``; 0.0 when none.
-
-    >>> nudenet_score([{"class": "FACE_FEMALE", "score": 0.9},
-    ...                {"class": "BUTTOCKS_EXPOSED", "score": 0.4}], ["BUTTOCKS_EXPOSED"])
-    0.4
-    """
-    wanted = set(classes)
-    best = 0.0
-    for det in detections:
-        name = det.get("class", det.get("label"))
-        if name in wanted:
-            best = max(best, float(det["score"]))
-    return best
 
 
 def _score_of(row: dict, fmt: str, classes: frozenset[str], where: str) -> float:
@@ -414,7 +404,7 @@ def _csv_rows(text: str, source: str, has_header) -> Iterable[tuple[int, dict]]:
         if len(values) > len(header):
             raise ValueError(f"{source} row {row_no}: {len(values)} fields, header has "
                              f"{len(header)} (quote paths that contain commas)")
-        yield row_no, {h: v.strip() for h, v in zip(header, values)}
+        yield row_no, {h: v.strip() for h, v in zip(header, values, strict=False)}
 
 
 def _path_of(row: dict, where: str) -> str:
@@ -473,7 +463,7 @@ class PathMatcher:
         self._by_name: dict[str, list[int]] = {}
         self._parts = [_split(p) for p in label_paths]
         for i, path in enumerate(label_paths):
-            for table, base in zip(self._absolute, self._bases):
+            for table, base in zip(self._absolute, self._bases, strict=False):
                 table.setdefault(_resolved(path, [base])[0], i)
             if self._parts[i]:
                 self._by_name.setdefault(self._parts[i][-1], []).append(i)

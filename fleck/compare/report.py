@@ -19,6 +19,9 @@ import numpy as np
 from fleck.compare import metrics as M
 from fleck.compare.evaluate import CompareSettings, Dataset
 
+__all__ = ["OUTPUT_FILES", "LIST_LIMIT", "write_json", "csv_rows", "write_csv", "Thumbnailer",
+           "render_html"]
+
 OUTPUT_FILES = ("metrics.json", "metrics.csv", "roc.png", "pr.png", "index.html")
 LIST_LIMIT = 500  # items of a coverage list shown on the page; metrics.json has all of them
 
@@ -114,14 +117,13 @@ class Thumbnailer:
 
     def _overlay(self, file: str, stem: str):
         from PIL import Image
+
+        from fleck.detector import detect
+        from fleck.loading import load_image
+        from fleck.overlay import draw
+
         try:
-            import fleck
-            detect, draw = fleck.detect, fleck.draw
-        except (ImportError, AttributeError) as err:
-            self.overlay_note = f"fleck overlay unavailable ({err})"
-            return None, self.overlay_note
-        try:
-            image = fleck.load_image(file)
+            image = load_image(file)
             drawn = draw(detect(image), image)
         except (ValueError, OSError) as err:
             return None, f"no overlay ({err})"

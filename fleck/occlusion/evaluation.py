@@ -1,56 +1,28 @@
-"""Occlusion-sensitivity maps for any black-box score function (spec: occlusion section 2).
+"""Evaluating a score function over every window position: :func:`occlusion_map`.
 
-A square window slides over the image on a grid of top-left corners ``stride`` pixels apart.
-Two variants, after Compton's 2016 post "What convolutional neural networks look at when they
-see nudity" (64 px window, 3 px stride on a 512 x 512 image):
-
-``variant="window"``
-    score the window's own pixels (the ``window x window`` crop). Pixel value = mean over the
-    windows covering it of ``score(crop)``: *where* content that looks NSFW is.
-``variant="occlude"``
-    paint the window over with ``fill`` and score the whole image. Pixel value = mean over the
-    windows covering it of ``1 - score(occluded image)``: *what the decision depends on*. A
-    pixel is high when hiding it lowers the score.
-
-Both are exact per-pixel means: ``map[i, j] = sum(v_k for windows k covering (i, j)) /
-counts[i, j]``, where ``counts`` is the number of covering windows (unlike the post, whose running
-average divided by the number of windows seen so far). Relations between them:
-
-* both maps are the same linear operator (mean over covering windows) applied to a per-window
-  value, so a constant score ``s`` gives the constant maps ``s`` (window) and ``1 - s`` (occlude);
-* ``1 - occlude_map`` is the mean score *with the pixel hidden*, so ``base_score - (1 -
-  occlude_map)`` is the mean drop in score caused by hiding the pixel.
-
-Window positions: along each axis the corners are ``0, stride, 2 stride, ...`` and, if the last
-of these does not reach the border, one more corner at ``length - window`` so that every pixel is
-covered (the last step may therefore be shorter than ``stride``). A window larger than the image
-is clamped to the image side.
-
-Example
--------
->>> import numpy as np
->>> image = np.zeros((8, 8, 3), np.uint8); image[:4, :4] = 255
->>> brightness = lambda im: float(im.mean() / 255)
->>> result = occlusion_map(image, brightness, window=4, stride=2, variant="window")
->>> float(result.map[0, 0]), float(result.map[7, 7]), result.positions
-(1.0, 0.0, 9)
->>> int(result.counts[3, 3]), int(result.counts[0, 0])
-(4, 1)
+Images scored at each position are generated lazily, one batch at a time, in this process or
+in worker processes of :class:`fleck.parallel.WorkerPool` (forked by default, so that any score
+function, even a lambda, reaches the workers without pickling).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
 
 from fleck.errors import ImageError
+from fleck.occlusion.geometry import coverage_counts, window_starts, window_sums
+from fleck.parallel import WorkerPool, process_context, resolve_jobs
 from fleck.skin import working_shape
+
+__all__ = ["occlusion_map", "OcclusionMap", "OcclusionDefaults", "DEFAULTS", "VARIANTS",
+           "NAMED_FILLS"]
 
 VARIANTS = ("occlude", "window")
 NAMED_FILLS = ("grey", "mean", "blur")
@@ -58,7 +30,7 @@ NAMED_FILLS = ("grey", "mean", "blur")
 
 @dataclass(frozen=True)
 class OcclusionDefaults:
-    """Defaults of the occlusion machinery (presentation/performance choices, not detector rules)."""
+    """Defaults of the occlusion machinery (presentation and speed choices, not detector rules)."""
 
     window: int = 64  # Compton 2016: 64 x 64 window
     stride: int = 3  # Compton 2016: 3 px stride (~22,500 evaluations on 512 x 512)
@@ -133,66 +105,6 @@ class OcclusionMap:
             "map_min": float(self.map.min()), "map_max": float(self.map.max()),
             "height": int(self.map.shape[0]), "width": int(self.map.shape[1]),
         }
-
-
-# ---------------------------------------------------------------------------------------------
-# Geometry: window corners and exact per-pixel means
-
-
-def window_starts(length: int, window: int, stride: int) -> np.ndarray:
-    """Top-left corners along one axis; the last window always touches the far border.
-
-    >>> window_starts(10, 4, 3).tolist()
-    [0, 3, 6]
-    >>> window_starts(10, 4, 4).tolist()
-    [0, 4, 6]
-    >>> window_starts(3, 8, 2).tolist()  # window clamped to the side
-    [0]
-    """
-    window = min(window, length)
-    last = length - window
-    starts = np.arange(0, last + 1, stride, dtype=np.int64)
-    if starts[-1] != last:
-        starts = np.append(starts, last)
-    return starts
-
-
-def coverage_counts(shape: tuple[int, int], row_starts: np.ndarray, col_starts: np.ndarray,
-                    window_hw: tuple[int, int]) -> np.ndarray:
-    """Number of windows covering each pixel (a grid of windows: rows x columns factorise)."""
-    rows = _axis_counts(shape[0], row_starts, window_hw[0])
-    cols = _axis_counts(shape[1], col_starts, window_hw[1])
-    return np.outer(rows, cols)
-
-
-def _axis_counts(length: int, starts: np.ndarray, window: int) -> np.ndarray:
-    diff = np.zeros(length + 1, np.int64)
-    np.add.at(diff, starts, 1)
-    np.add.at(diff, starts + window, -1)
-    return np.cumsum(diff)[:length]
-
-
-def window_sums(shape: tuple[int, int], row_starts: np.ndarray, col_starts: np.ndarray,
-                window_hw: tuple[int, int], values: np.ndarray) -> np.ndarray:
-    """Per pixel, the sum of ``values[r, c]`` over the windows covering it.
-
-    Each window adds its value to a rectangle; done with a 2-D difference array (four corner
-    updates per window, then two cumulative sums), so the cost is O(windows + pixels).
-    """
-    height, width = shape
-    wh, ww = window_hw
-    diff = np.zeros((height + 1, width + 1), np.float64)
-    rr, cc = np.meshgrid(row_starts, col_starts, indexing="ij")
-    values = np.asarray(values, np.float64)
-    np.add.at(diff, (rr, cc), values)
-    np.add.at(diff, (rr, cc + ww), -values)
-    np.add.at(diff, (rr + wh, cc), -values)
-    np.add.at(diff, (rr + wh, cc + ww), values)
-    return diff.cumsum(axis=0).cumsum(axis=1)[:height, :width]
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation
 
 
 @dataclass(frozen=True, eq=False)
@@ -307,7 +219,7 @@ def _default_context() -> str:
 # Public function
 
 
-def occlusion_map(image: Any, score_fn: "Callable[..., Any] | str", *,
+def occlusion_map(image: Any, score_fn: Callable[..., Any] | str, *,
                   window: int = DEFAULTS.window, stride: int = DEFAULTS.stride,
                   variant: str = "occlude", fill: Any = DEFAULTS.fill,
                   batch_size: int = DEFAULTS.batch_size, batched: bool | None = None,
@@ -368,6 +280,37 @@ def occlusion_map(image: Any, score_fn: "Callable[..., Any] | str", *,
     """
     started = time.perf_counter()
     rgb = _as_rgb(image)
+    window, stride, batch_size, jobs = _check_options(variant, window, stride, batch_size, jobs)
+    score_fn = _score_function(score_fn)
+    if batched is None:
+        batched = bool(getattr(score_fn, "batched", False))
+
+    work, work_window, work_stride = _to_working_size(rgb, window, stride, working_size)
+    height, width = work.shape[:2]
+    row_starts = window_starts(height, work_window, work_stride)
+    col_starts = window_starts(width, work_window, work_stride)
+    fill_image, fill_label = _fill_image(work, fill, work_window) if variant == "occlude" \
+        else (None, "none")
+    job = _Job(image=work, fill_image=fill_image, row_starts=row_starts, col_starts=col_starts,
+               window_hw=(min(work_window, height), min(work_window, width)), variant=variant,
+               score_fn=score_fn, batched=batched, batch_size=batch_size,
+               tolerance=DEFAULTS.score_tolerance)
+    base_score = float(job._checked(
+        score_fn(work[None])[0] if batched else score_fn(work.copy()), None))
+
+    n_positions = len(row_starts) * len(col_starts)
+    scores = _evaluate(job, n_positions, jobs=jobs, progress=progress, mp_context=mp_context)
+    scores = scores.reshape(len(row_starts), len(col_starts))
+    mean, counts = _per_pixel_means(job, scores, rgb.shape[:2])
+    return OcclusionMap(
+        map=mean, counts=counts, scores=scores, row_starts=row_starts, col_starts=col_starts,
+        positions=n_positions, variant=variant, window=window, stride=stride,
+        working_window=work_window, working_stride=work_stride, working_shape=(height, width),
+        base_score=base_score, fill=fill_label, elapsed=time.perf_counter() - started)
+
+
+def _check_options(variant: str, window: Any, stride: Any, batch_size: Any,
+                   jobs: Any) -> tuple[int, int, int, int]:
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     window = _positive_int("window", window)
@@ -376,49 +319,34 @@ def occlusion_map(image: Any, score_fn: "Callable[..., Any] | str", *,
         raise ValueError(f"`stride` ({stride}) must not exceed `window` ({window}): pixels "
                          "between windows would be covered by none")
     batch_size = _positive_int("batch_size", batch_size)
-    jobs = (os.cpu_count() or 1) if jobs == 0 else _positive_int("jobs", jobs)
+    jobs = resolve_jobs(0) if jobs == 0 else _positive_int("jobs", jobs)
+    return window, stride, batch_size, jobs
+
+
+def _score_function(score_fn: Callable[..., Any] | str) -> Callable[..., Any]:
     if isinstance(score_fn, str):
         from fleck.scorers import get_scorer
 
         score_fn = get_scorer(score_fn)
     if not callable(score_fn):
         raise ValueError(f"score_fn must be callable or a scorer name, got {score_fn!r}")
-    if batched is None:
-        batched = bool(getattr(score_fn, "batched", False))
+    return score_fn
 
-    input_hw = rgb.shape[:2]
-    work, work_window, work_stride = _to_working_size(rgb, window, stride, working_size)
-    height, width = work.shape[:2]
-    window_hw = (min(work_window, height), min(work_window, width))
-    row_starts = window_starts(height, work_window, work_stride)
-    col_starts = window_starts(width, work_window, work_stride)
-    fill_image, fill_label = _fill_image(work, fill, work_window) if variant == "occlude" \
-        else (None, "none")
 
-    job = _Job(image=work, fill_image=fill_image, row_starts=row_starts, col_starts=col_starts,
-               window_hw=window_hw, variant=variant, score_fn=score_fn, batched=batched,
-               batch_size=batch_size, tolerance=DEFAULTS.score_tolerance)
-    base_score = float(job._checked(
-        score_fn(work[None])[0] if batched else score_fn(work.copy()), None))
-
-    n_positions = len(row_starts) * len(col_starts)
-    scores = _evaluate(job, n_positions, jobs=jobs, progress=progress, mp_context=mp_context)
-    scores = scores.reshape(len(row_starts), len(col_starts))
-
-    values = 1.0 - scores if variant == "occlude" else scores
-    counts = coverage_counts((height, width), row_starts, col_starts, window_hw)
-    mean = window_sums((height, width), row_starts, col_starts, window_hw, values) / counts
+def _per_pixel_means(job: _Job, scores: np.ndarray,
+                     input_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The map (float32) and the coverage counts, resized back to the input's size."""
+    height, width = job.image.shape[:2]
+    values = 1.0 - scores if job.variant == "occlude" else scores
+    counts = coverage_counts((height, width), job.row_starts, job.col_starts, job.window_hw)
+    mean = window_sums((height, width), job.row_starts, job.col_starts, job.window_hw,
+                       values) / counts
     mean = mean.astype(np.float32)
-    if (height, width) != input_hw:
+    if (height, width) != tuple(input_hw):
         mean = cv2.resize(mean, input_hw[::-1], interpolation=cv2.INTER_LINEAR)
         counts = cv2.resize(counts.astype(np.int32), input_hw[::-1],
                             interpolation=cv2.INTER_NEAREST)
-
-    return OcclusionMap(
-        map=mean, counts=counts, scores=scores, row_starts=row_starts, col_starts=col_starts,
-        positions=n_positions, variant=variant, window=window, stride=stride,
-        working_window=work_window, working_stride=work_stride, working_shape=(height, width),
-        base_score=base_score, fill=fill_label, elapsed=time.perf_counter() - started)
+    return mean, counts
 
 
 def _evaluate(job: _Job, n_positions: int, *, jobs: int, progress: bool,
@@ -430,36 +358,24 @@ def _evaluate(job: _Job, n_positions: int, *, jobs: int, progress: bool,
               smoothing=0.1, dynamic_ncols=True) as bar:
         if jobs == 1 or n_positions < 2 * job.batch_size:
             return job.score_indices(indices, on_batch=bar.update)
-        import multiprocessing
-
         n_chunks = min(n_positions, jobs * DEFAULTS.chunks_per_job)
         chunks = np.array_split(indices, n_chunks)
-        context = multiprocessing.get_context(mp_context or _default_context())
-        forked = context.get_start_method() == "fork"
+        context = process_context(mp_context or _default_context())
         scores = np.empty(n_positions, np.float64)
-        parent_threads = cv2.getNumThreads()
-        # OpenCV's thread pool does not survive fork (a child touching it can hang): shrink it
-        # to one thread while the workers are forked, so they start with no pool at all.
-        if forked:
-            cv2.setNumThreads(1)
+        forked = context.get_start_method() == "fork"
+        pool = WorkerPool(jobs, context, initializer=_init_worker, initargs=(job, forked))
         try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                     initializer=_init_worker, initargs=(job, forked)) as pool:
-                pending = {pool.submit(_worker_score, chunk): chunk for chunk in chunks}
-                try:
-                    while pending:
-                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            chunk = pending.pop(future)
-                            scores[chunk] = future.result()
-                            bar.update(len(chunk))
-                except BaseException:
-                    for future in pending:
-                        future.cancel()
-                    raise
-        finally:
-            if forked:
-                cv2.setNumThreads(parent_threads)
+            pending = {pool.submit(_worker_score, chunk): chunk for chunk in chunks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = pending.pop(future)
+                    scores[chunk] = future.result()
+                    bar.update(len(chunk))
+        except BaseException:
+            pool.close(abandon=True)  # cancels what is pending, stops what runs
+            raise
+        pool.close(abandon=False)
         return scores
 
 
@@ -469,9 +385,9 @@ def _evaluate(job: _Job, n_positions: int, *, jobs: int, progress: bool,
 
 def _as_rgb(image: Any) -> np.ndarray:
     if not isinstance(image, np.ndarray):
-        import fleck
+        from fleck.loading import load_image
 
-        return fleck.load_image(image)
+        return load_image(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ImageError("image", f"expected an (M, N, 3) RGB array, got shape {image.shape}")
     if image.dtype != np.uint8:
@@ -522,61 +438,3 @@ def _fill_image(rgb: np.ndarray, fill: Any, window: int) -> tuple[np.ndarray, st
         raise ValueError(f"fill colour must be 1 or 3 values in 0-255, got {fill!r}")
     colour = colour.astype(np.uint8)
     return np.broadcast_to(colour, rgb.shape), f"colour {tuple(int(v) for v in colour)}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Presentation (matplotlib imported lazily)
-
-
-def plot_occlusion(result: OcclusionMap, image: np.ndarray, *, ax: Any = None,
-                   cmap: str = "inferno", alpha: float = 0.6, scale: str = "auto",
-                   title: str | None = None) -> Any:
-    """Draw the map blended over the image, with a colour bar; returns the matplotlib Axes.
-
-    ``scale="auto"`` stretches the colours over the map's own range (small differences show);
-    ``scale="fixed"`` uses 0..1 (maps from different models compare directly).
-    """
-    if ax is None:
-        from matplotlib.figure import Figure  # no pyplot: leaves the user's backend alone
-
-        ax = Figure(figsize=(6, 5)).add_subplot()
-    if scale not in ("auto", "fixed"):
-        raise ValueError(f"scale must be 'auto' or 'fixed', got {scale!r}")
-    vmin, vmax = (0.0, 1.0) if scale == "fixed" else (float(result.map.min()),
-                                                     float(result.map.max()))
-    if vmax - vmin < 1e-9:
-        vmin, vmax = vmin - 0.5e-3, vmax + 0.5e-3
-    ax.imshow(image, interpolation="bilinear")
-    heat = ax.imshow(result.map, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax,
-                     interpolation="bilinear")
-    label = "mean 1 - score, window hidden" if result.variant == "occlude" \
-        else "mean score of window"
-    bar = ax.figure.colorbar(heat, ax=ax, fraction=0.046, pad=0.04, label=label)
-    if result.variant == "occlude" and vmin <= 1 - result.base_score <= vmax:
-        # Where hiding changes nothing: above it hiding lowers the score, below it raises it.
-        bar.ax.axhline(1 - result.base_score, color="cyan", linewidth=2)
-        bar.set_label(label + " (cyan: no change)")
-    ax.set_axis_off()
-    ax.set_title(title or f"{result.variant}: window {result.window}, stride {result.stride}, "
-                          f"score {result.base_score:.2f}", fontsize=9)
-    return ax
-
-
-def save_occlusion_figure(path: "str | os.PathLike[str]", image: np.ndarray,
-                          results: "dict[str, OcclusionMap]", *, cmap: str = "inferno",
-                          alpha: float = 0.6, scale: str = "auto", dpi: int = 120) -> None:
-    """Write one panel per named map (side by side) to ``path`` (PNG, SVG, PDF by suffix)."""
-    from matplotlib.figure import Figure  # no pyplot: nothing global to clean up
-
-    fig = Figure(figsize=(5.5 * len(results), 5))
-    axes = fig.subplots(1, len(results), squeeze=False)
-    for ax, (name, result) in zip(axes[0], results.items()):
-        title = (f"{name} ({result.variant}), window {result.window}, stride "
-                 f"{result.stride}, score {result.base_score:.2f}")
-        plot_occlusion(result, image, ax=ax, cmap=cmap, alpha=alpha, scale=scale, title=title)
-    fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=dpi)
-
-
-__all__ = ["OcclusionMap", "occlusion_map", "window_starts", "coverage_counts", "window_sums",
-           "plot_occlusion", "save_occlusion_figure", "DEFAULTS", "VARIANTS"]

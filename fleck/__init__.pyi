@@ -1,0 +1,29 @@
+# The public names of `fleck`, imported lazily by lazy_loader.attach_stub (see __init__.py).
+from .config import FLECK_1996, KAPUR, FleckConfig, SkinConfig, get_config
+from .detector import Detection, Detector, detect
+from .errors import ImageError
+from .loading import load, load_image
+from .occlusion import occlusion_map
+from .overlay import draw
+from .skin import SkinMap, skin_filter, skin_map
+
+__version__: str
+
+__all__ = [
+    "FLECK_1996",
+    "KAPUR",
+    "FleckConfig",
+    "SkinConfig",
+    "get_config",
+    "ImageError",
+    "load_image",
+    "load",
+    "skin_map",
+    "skin_filter",
+    "SkinMap",
+    "detect",
+    "Detector",
+    "Detection",
+    "draw",
+    "occlusion_map",
+]

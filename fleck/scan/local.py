@@ -1,0 +1,105 @@
+"""Run a scan's tasks on local worker processes (:class:`fleck.parallel.WorkerPool`).
+
+A task is a chunk of paths; at most ``in_flight_per_worker * jobs`` tasks are pending, which
+bounds memory however many images there are. A worker that dies (a decoder crash, the OOM
+killer) breaks the whole pool: the pending tasks are collected, the pool replaced, and each
+suspect image retried alone, so a crash costs exactly one error record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from fleck.config import FleckConfig
+from fleck.parallel import WorkerPool, process_context
+from fleck.scan import settings
+from fleck.scan.collect import Collector, Stop
+from fleck.scan.results import error_record, internal_error
+from fleck.scan.worker import Worker, init_worker, scan_chunk
+
+__all__ = ["run_local", "CRASHED"]
+
+#: The error of an image whose worker process died while reading it.
+CRASHED = ("the worker process died while reading this image (a crash in a decoder, or out "
+           "of memory)")
+
+_WORKER_CLASS = Worker  # what each worker process builds (tests substitute a crashing one)
+
+
+def _pool(jobs: int, config: FleckConfig, overlays: str | None) -> WorkerPool:
+    context = process_context(preload=["fleck.scan", "fleck.detector"])
+    return WorkerPool(jobs, context, initializer=init_worker,
+                      initargs=(_WORKER_CLASS, os.getpid(), config, overlays))
+
+
+def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
+              config: FleckConfig, overlays: str | None, jobs: int,
+              started: Callable[[], None], **_: object) -> None:
+    """Scan every batch on ``jobs`` local processes, handing records to ``collector``."""
+    limit = settings.SCAN.in_flight_per_worker * jobs
+    pool = _pool(jobs, config, overlays)
+    pending: dict[Future, list[str]] = {}
+    crashed: list[str] = []
+    try:
+        while True:
+            while not stop.requested and not crashed and len(pending) < limit:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                try:
+                    pending[pool.submit(scan_chunk, batch)] = batch
+                except BrokenProcessPool:
+                    crashed.extend(batch)
+            started()
+            if stop.abandon or not (pending or crashed):
+                break
+            if pending:
+                done, _ = wait(pending, timeout=settings.SCAN.poll_s,
+                               return_when=FIRST_COMPLETED)
+                for future in done:
+                    crashed.extend(_harvest(future, pending.pop(future), collector))
+            if crashed:
+                # A dead worker breaks the whole pool: every other pending task fails too.
+                # Collect them, then retry each suspect alone in a fresh pool.
+                if pending:
+                    wait(pending)
+                    for future in list(pending):
+                        crashed.extend(_harvest(future, pending.pop(future), collector))
+                pool.restart()
+                _retry_alone(crashed, pool, collector, stop)
+                crashed = []
+    finally:
+        pool.close(abandon=stop.abandon or bool(pending))
+
+
+def _harvest(future: Future, batch: list[str], collector: Collector) -> list[str]:
+    """Write a finished task's records; return its paths if its worker died."""
+    try:
+        items = future.result()
+    except BrokenProcessPool:
+        return batch
+    except Exception as err:  # e.g. a result that cannot be pickled back
+        items = [(error_record(p, internal_error(err)), None) for p in batch]
+    collector.add(items)
+    return []
+
+
+def _retry_alone(paths: list[str], pool: WorkerPool, collector: Collector, stop: Stop) -> None:
+    for path in paths:
+        if stop.requested:
+            return  # not recorded: a resumed scan does them
+        future = pool.submit(scan_chunk, [path])
+        while not future.done():
+            if stop.abandon:
+                return
+            wait([future], timeout=settings.SCAN.poll_s)
+        try:
+            collector.add(future.result())
+        except BrokenProcessPool:
+            collector.add([(error_record(path, CRASHED), None)])
+            pool.restart()
+        except Exception as err:
+            collector.add([(error_record(path, internal_error(err)), None)])

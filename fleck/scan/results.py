@@ -1,0 +1,324 @@
+"""The results file of ``fleck scan``: JSON Lines records, their CSV twin, reading them back.
+
+An ok record is ``{"path", "status": "ok", **Detection.summary()}``; an error record is
+``{"path", "status": "error", "error": reason}``. :class:`ResultsFile` is the scanning parent's
+writer (the only process that writes): it repairs a torn last line on resume, appends, flushes
+after every task and fsyncs at most every ``SCAN.fsync_interval_s`` (:mod:`fleck.scan.settings`).
+
+>>> import tempfile, os
+>>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+>>> results = ResultsFile(out, resume=False, csv=None)
+>>> results.write([error_record("a.jpg", "not an image")])
+>>> results.close()
+>>> read_results(out)
+[{'path': 'a.jpg', 'status': 'error', 'error': 'not an image'}]
+"""
+
+from __future__ import annotations
+
+import csv as csv_module
+import errno
+import json
+import os
+import time
+import warnings
+from collections.abc import Iterator
+from typing import IO, Any
+
+from fleck.scan import settings
+
+__all__ = ["CSV_COLUMNS", "ResultsWarning", "ResultsFile", "iter_results", "read_results",
+           "error_record", "internal_error", "path_key"]
+
+
+def _csv_columns() -> tuple[str, ...]:
+    from fleck.grouper import GROUP_KINDS
+
+    return ("path", "status", "decision", "score", "skin_fraction", "passes_skin", "rule",
+            "segments", "limbs", *GROUP_KINDS, "total_ms", "error")
+
+
+CSV_COLUMNS = _csv_columns()
+"""Columns of ``--csv``: the JSON record flattened (group counts by kind, total time)."""
+
+
+class ResultsWarning(UserWarning):
+    """A results file had a torn or unreadable line, which was skipped."""
+
+
+def error_record(path: str, reason: str) -> dict:
+    """The record of an image that could not be scanned.
+
+    Parameters
+    ----------
+    path : str
+    reason : str
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> error_record("a.jpg", "not an image")
+    {'path': 'a.jpg', 'status': 'error', 'error': 'not an image'}
+    """
+    return {"path": path, "status": "error", "error": reason}
+
+
+def internal_error(err: BaseException) -> str:
+    """The reason recorded for an unexpected exception (a bug costs one record, not the scan).
+
+    Examples
+    --------
+    >>> internal_error(KeyError("x"))
+    "internal error: KeyError: 'x'"
+    """
+    return f"internal error: {type(err).__name__}: {err}"
+
+
+def path_key(path: str) -> str:
+    """The key under which resume compares paths: the absolute path.
+
+    Examples
+    --------
+    >>> import os
+    >>> path_key("a.jpg") == os.path.join(os.getcwd(), "a.jpg")
+    True
+    """
+    return os.path.abspath(path)
+
+
+def _encode(record: dict) -> bytes:
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        # A file name that is not valid UTF-8 (kept by Python as lone surrogates): \u escapes
+        # keep the line valid UTF-8 and json.loads gives back the same str.
+        return (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def _csv_row(record: dict) -> list:
+    groups = record.get("groups") or {}
+    times = record.get("times_ms") or {}
+    values = {"path": record.get("path"), "status": record.get("status"),
+              "error": record.get("error"), "total_ms": times.get("total")}
+    for column in ("decision", "score", "skin_fraction", "passes_skin", "rule"):
+        values[column] = record.get(column)
+    for column in CSV_COLUMNS[7:-2]:
+        values[column] = groups.get(column)
+    return [_csv_cell(values.get(column)) for column in CSV_COLUMNS]
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def iter_results(path: str | os.PathLike) -> Iterator[dict]:
+    """Yield the records of a results file, skipping (with a :class:`ResultsWarning`) bad lines.
+
+    A last line without its newline is a record torn by a killed scan: it is skipped (and
+    ``scan(..., resume=True)`` truncates it and scans that image again).
+
+    Parameters
+    ----------
+    path : path
+        A results file written by ``fleck scan``.
+
+    Yields
+    ------
+    dict
+        One record per good line, in file order.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> _ = open(f, "w").write('{"path": "a.jpg", "status": "ok"}\\n')
+    >>> [r["path"] for r in iter_results(f)]
+    ['a.jpg']
+    """
+    source = os.fspath(path)
+    with open(source, "rb") as f:
+        number = 0
+        for number, raw in enumerate(f, 1):
+            torn = not raw.endswith(b"\n")
+            record = _parse_line(raw)
+            if torn or record is None:
+                what = ("torn last line (an interrupted scan; --resume repairs it)" if torn
+                        else "not a JSON record")
+                warnings.warn(f"{source} line {number}: {what}; skipped", ResultsWarning,
+                              stacklevel=2)
+                continue
+            yield record
+
+
+def read_results(path: str | os.PathLike) -> list[dict]:
+    """All records of a results file, in file order; a torn last line is skipped and reported.
+
+    Parameters
+    ----------
+    path : path
+        A results file written by ``fleck scan``.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> import tempfile, os, warnings
+    >>> f = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> _ = open(f, "w").write('{"path": "a.jpg", "status": "ok"}\\n{"path": "b.j')
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     records = read_results(f)
+    >>> [r["path"] for r in records], "torn" in str(caught[0].message)
+    (['a.jpg'], True)
+    """
+    return list(iter_results(path))
+
+
+def _parse_line(raw: bytes) -> dict | None:
+    try:
+        record = json.loads(raw)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+        return None
+    return record
+
+
+class ResultsFile:
+    """The parent's writer: repairs and reads back on resume, appends, flushes, fsyncs.
+
+    Parameters
+    ----------
+    out : str
+        The JSON Lines file (created with its folder when missing).
+    resume : bool
+        Keep its records (``done`` holds their :func:`path_key`), else truncate it.
+    csv : str, optional
+        Also write CSV (:data:`CSV_COLUMNS`); rebuilt from ``out`` on resume.
+
+    Raises
+    ------
+    OSError
+        When another scan is writing ``out`` (``EBUSY``).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> _ = open(out, "w").write('{"path": "a.jpg", "status": "ok"}\\n{"pa')
+    >>> results = ResultsFile(out, resume=True, csv=None)
+    >>> results.torn, sorted(os.path.basename(p) for p in results.done)
+    (True, ['a.jpg'])
+    >>> results.close()
+    """
+
+    def __init__(self, out: str, *, resume: bool, csv: str | None) -> None:
+        self.out = out
+        self.done: set[str] = set()
+        self.bad_lines = 0
+        self.torn = False
+        parent = os.path.dirname(os.path.abspath(out))
+        os.makedirs(parent, exist_ok=True)
+        # O_APPEND: every write lands at the end, after any truncation below.
+        self._file = open(out, "ab")  # noqa: SIM115 - closed by close()
+        try:
+            _lock(self._file, out)
+            if resume:
+                self._recover()
+            else:
+                self._file.truncate(0)
+        except BaseException:
+            self._file.close()
+            raise
+        self._csv_file: IO[str] | None = None
+        if csv is not None:
+            self._csv_file = self._start_csv(csv, rebuild=resume)
+            self._csv_writer = csv_module.writer(self._csv_file, lineterminator="\n")
+        self._last_sync = time.monotonic()
+
+    def _recover(self) -> None:
+        # Stream the file (it may hold millions of records); remember where the last complete
+        # line ends so that a torn tail can be cut off before appending.
+        good_end = 0
+        with open(self.out, "rb") as f:
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    self.torn = True
+                    break
+                good_end += len(raw)
+                record = _parse_line(raw)
+                if record is None:
+                    if raw.strip():
+                        self.bad_lines += 1
+                    continue
+                self.done.add(path_key(record["path"]))
+        if self.torn:
+            self._file.truncate(good_end)
+            os.fsync(self._file.fileno())
+
+    def _start_csv(self, csv: str, *, rebuild: bool) -> IO[str]:
+        os.makedirs(os.path.dirname(os.path.abspath(csv)), exist_ok=True)
+        # On resume the CSV is rebuilt from the (repaired) JSON Lines file, which is the
+        # reference: a kill between the two writes can never leave them disagreeing.
+        tmp = f"{csv}.tmp-{os.getpid()}"
+        with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            writer = csv_module.writer(f, lineterminator="\n")
+            writer.writerow(CSV_COLUMNS)
+            if rebuild:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ResultsWarning)
+                    for record in iter_results(self.out):
+                        writer.writerow(_csv_row(record))
+        os.replace(tmp, csv)
+        return open(csv, "a", newline="", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
+
+    def write(self, records: list[dict]) -> None:
+        """Append ``records`` (and their CSV rows) and flush; fsync when it is time."""
+        self._file.write(b"".join(_encode(r) for r in records))
+        self._file.flush()
+        if self._csv_file is not None:
+            self._csv_writer.writerows(_csv_row(r) for r in records)
+            self._csv_file.flush()
+        now = time.monotonic()
+        if now - self._last_sync >= settings.SCAN.fsync_interval_s:
+            self._sync()
+            self._last_sync = now
+
+    def _sync(self) -> None:
+        os.fsync(self._file.fileno())
+        if self._csv_file is not None:
+            os.fsync(self._csv_file.fileno())
+
+    def close(self) -> None:
+        """Flush, fsync and close both files."""
+        try:
+            self._file.flush()
+            if self._csv_file is not None:
+                self._csv_file.flush()
+            self._sync()
+        finally:
+            self._file.close()
+            if self._csv_file is not None:
+                self._csv_file.close()
+
+
+def _lock(file: IO[bytes], out: str) -> None:
+    """Refuse a second scan writing the same results file (it would duplicate records)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; one scan per file is on the user
+        return
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise OSError(errno.EBUSY, "another fleck scan is writing this results file",
+                      out) from None

@@ -1,0 +1,148 @@
+"""What runs in a scan's worker processes: one :class:`Worker` (one Detector) per process.
+
+>>> import numpy as np
+>>> worker = Worker("fleck1996", None)
+>>> record, warning = worker.scan_one("no/such/file.jpg")
+>>> record["status"], warning
+('error', None)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from fleck.config import FleckConfig
+from fleck.errors import ImageError
+from fleck.overlay import overlay_path
+from fleck.parallel import limit_threads
+from fleck.scan import settings
+from fleck.scan.results import error_record, internal_error
+
+__all__ = ["Worker", "init_worker", "scan_chunk", "dask_scan_chunk"]
+
+Item = tuple[dict, "str | None"]  # (record, warning or None)
+
+
+class Worker:
+    """Lives in a worker process: one Detector, reused for every image.
+
+    Parameters
+    ----------
+    config : FleckConfig or name
+        Detector configuration.
+    overlays : str, optional
+        Folder for the overlays of flagged images (:func:`fleck.overlay.overlay_path`).
+
+    Examples
+    --------
+    >>> Worker("kapur", None).detector.config.name
+    'kapur'
+    """
+
+    def __init__(self, config: FleckConfig | str, overlays: str | None) -> None:
+        from fleck.detector import Detector
+
+        self.detector = Detector(config)
+        self.overlays = overlays
+
+    def scan_one(self, path: str) -> Item:
+        """(record, warning or None) for one path; never raises for a bad image."""
+        try:
+            detection = self.detector.detect(path)
+        except ImageError as err:
+            return error_record(path, err.reason), None
+        except Exception as err:  # a bug must cost one record, not the scan
+            return error_record(path, internal_error(err)), None
+        record = {"path": path, "status": "ok", **detection.summary()}
+        warning = None
+        if self.overlays is not None and detection.decision:
+            try:
+                _write_overlay(detection, path, self.overlays)
+            except Exception as err:
+                warning = f"overlay not written: {type(err).__name__}: {err}"
+        return record, warning
+
+    def scan_chunk(self, paths: list[str]) -> list[Item]:
+        """:meth:`scan_one` of each path, in order."""
+        return [self.scan_one(p) for p in paths]
+
+
+def _write_overlay(detection, path: str, overlays: str) -> None:
+    from PIL import Image
+
+    from fleck.loading import load
+    from fleck.overlay import draw
+
+    # A reduced decode is enough: the overlay is at most overlay_max_width wide.
+    limit = settings.SCAN.overlay_max_width
+    loaded = load(path, reduce_to=2 * limit)
+    width = min(loaded.rgb.shape[1], limit)
+    picture = draw(detection, loaded.rgb, width=width)
+    target = overlay_path(path, overlays)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    tmp = f"{target}.tmp-{os.getpid()}.png"
+    Image.fromarray(picture).save(tmp, optimize=False)
+    os.replace(tmp, target)  # never a half-written PNG under the final name
+
+
+_WORKER: Worker | None = None
+
+
+def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
+                overlays: str | None) -> None:
+    """Initializer of a local worker process: signals, one thread, watch the scan, build."""
+    global _WORKER
+    # The parent handles Ctrl-C and SIGTERM for the whole scan (a terminal sends SIGINT to
+    # every process of the group); a worker must finish its task, or die when terminated.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    limit_threads()
+    _watch_parent(scan_pid)
+    _WORKER = worker_class(config, overlays)
+
+
+def _watch_parent(scan_pid: int) -> None:
+    # If the scanning process is SIGKILLed its workers must not linger. With the fork server
+    # the workers' parent is the server, not the scan, so watch the scan itself.
+    def gone() -> bool:
+        try:
+            os.kill(scan_pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, but not ours to signal (cannot happen for our own parent)
+            return False
+        return os.getppid() == 1
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fleck-scan-watch", daemon=True).start()
+
+
+def scan_chunk(paths: list[str]) -> list[Item]:
+    """Task of a local worker process (after :func:`init_worker`)."""
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.scan_chunk(paths)
+
+
+_DASK_WORKER: tuple[tuple, Worker] | None = None
+_DASK_LOCK = threading.Lock()
+
+
+def dask_scan_chunk(paths: list[str], config: FleckConfig,
+                    overlays: str | None) -> list[Item]:
+    """Task of a Dask worker: one cached :class:`Worker` per worker process."""
+    global _DASK_WORKER
+    with _DASK_LOCK:
+        if _DASK_WORKER is None or _DASK_WORKER[0] != (config, overlays):
+            limit_threads()
+            _DASK_WORKER = ((config, overlays), Worker(config, overlays))
+        worker = _DASK_WORKER[1]
+    return worker.scan_chunk(paths)
