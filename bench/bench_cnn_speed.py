@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _report  # bench/_report.py: the documentation's report pages
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
@@ -84,6 +86,7 @@ def measure(paths: list[str], mode: str, repeats: int) -> dict[str, float | None
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _report.add_report_option(parser, "docs/reports/speed.md")
     parser.add_argument("--images", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "LIST"), help=argparse.SUPPRESS)
@@ -140,4 +143,4 @@ def _ratio(cnn_ms, fleck_ms) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_report.run(main, "bench/bench_cnn_speed.py", "docs/reports/speed.md", "Speed"))

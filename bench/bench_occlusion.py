@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+import _report  # bench/_report.py: the documentation's report pages
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 TARGET_SECONDS = 30.0  # issue: 512 x 512, window 64, stride 8, fleck, 2 cores
@@ -64,6 +66,7 @@ def reference_ms(image: np.ndarray, repeats: int = 30) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _report.add_report_option(parser, "docs/reports/occlusion.md")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--stride", type=int, default=8)
@@ -106,4 +109,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_report.run(main, "bench/bench_occlusion.py", "docs/reports/occlusion.md", "Occlusion maps: speed", fence=True))

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _report  # bench/_report.py: the documentation's report pages
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fleck  # noqa: E402
@@ -69,6 +71,7 @@ def best(repeat: int, measure) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    _report.add_report_option(parser, "docs/reports/scan.md")
     parser.add_argument("--n", type=int, default=1000, help="images (default 1000)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per measurement (best kept)")
     parser.add_argument("--extras", action="store_true",
@@ -135,4 +138,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_report.run(main, "bench/bench_scan.py", "docs/reports/scan.md", "Scan benchmark", fence=True))

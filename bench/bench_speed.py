@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from fleck import synth
 from fleck.evaldata import read_manifest
 from fleck.loading import load
 from fleck.skin import skin_filter
+
+import _report  # bench/_report.py: the documentation's report pages
 
 cv2.setNumThreads(1)
 
@@ -116,6 +119,7 @@ def per_image_ms(fn, items, repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _report.add_report_option(parser, "docs/reports/speed.md")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--photos", type=int, default=60,
@@ -194,4 +198,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(_report.run(main, "bench/bench_speed.py", "docs/reports/speed.md", "Speed"))

@@ -39,6 +39,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+import _report  # bench/_report.py: the documentation's report pages
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
@@ -413,6 +415,7 @@ def negative_table(rows: dict[str, dict]) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    _report.add_report_option(parser, "docs/reports/geometry.md")
     parser.add_argument("--quick", action="store_true", help="20 figures, 4 control seeds")
     parser.add_argument("--figures", type=int, help="figures per tone and per pose")
     parser.add_argument("--control-seeds", type=int, help="seeds per control kind")
@@ -453,4 +456,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_report.run(main, "bench/geometry_eval.py", "docs/reports/geometry.md", "Geometry: limbs and decisions"))

@@ -44,6 +44,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+import _report  # bench/_report.py: the documentation's report pages
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
 
@@ -640,6 +642,7 @@ def failure_report(failure: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    _report.add_report_option(parser, "docs/reports/skin-accuracy.md")
     parser.add_argument("--split", choices=("dev", "heldout", "all"), default="all")
     parser.add_argument("--working-sizes", default="",
                         help="comma-separated sizes (H + W) or 'native' for the dev-split study, "
@@ -676,4 +679,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(_report.run(main, "bench/skin_accuracy.py", "docs/reports/skin-accuracy.md", "Skin filter accuracy"))

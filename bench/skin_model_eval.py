@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+import _report  # bench/_report.py: the documentation's report pages
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -85,6 +87,7 @@ def speed(data: Path, repeat: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    _report.add_report_option(parser, "docs/reports/fitted-skin-model.md")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     parser.add_argument("--repeat", type=int, default=5)
@@ -122,4 +125,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(_report.run(main, "bench/skin_model_eval.py", "docs/reports/fitted-skin-model.md", "The fitted skin model"))

@@ -54,6 +54,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import _report  # noqa: E402  (bench/_report.py)
 
 from fleck.colour import log_opponent  # noqa: E402
 from fleck.config import FITTED, FITTED_STRICT, FLECK_1996  # noqa: E402
@@ -271,6 +274,7 @@ def _row(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    _report.add_report_option(parser, "docs/reports/fitted-skin-model.md")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--fairness", type=float, default=0.8,
@@ -324,4 +328,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(_report.run(main, "tools/fit_skin_model.py", "docs/reports/fitted-skin-model.md",
+                         "The fitted skin model", fence=True))
