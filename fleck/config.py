@@ -6,8 +6,8 @@ Fleck, Forsyth & Bregler 1996): a section number and its confidence tag ([H] hig
 
 Spatial constants are multiples of SCALE = (H + W) / 320 (spec 1.3) at the working resolution.
 
-Example
--------
+Examples
+--------
 >>> from fleck.config import FLECK_1996, KAPUR
 >>> FLECK_1996.skin.texture_max
 5.0

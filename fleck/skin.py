@@ -5,7 +5,7 @@
 what makes the filter fast and its output resolution-independent.
 
 Steps (spec 1.1-1.10): zero-response subtraction; log-opponent I, Rg, By with a seeded uniform
-noise term; median smoothing of Rg, By; texture = median(|I - median(I)|); hue = atan2(Rg, By),
+noise term; median smoothing of Rg, By; texture = ``median(|I - median(I)|)``; hue = atan2(Rg, By),
 saturation = hypot(Rg, By); stage 1 = low texture AND inside one of two hue/saturation boxes;
 growth = pixels whose disk of radius 24 SCALE holds >= 1/8 stage-1 pixels; stage 2 = grown AND a
 lenient hue/saturation test; the image passes when >= 30 % of it is skin. With
@@ -13,11 +13,12 @@ lenient hue/saturation test; the image passes when >= 30 % of it is skin. With
 thresholds on a fitted log-likelihood-ratio table instead (fleck.skin_model).
 
 Deviations, all recorded in ``fleck.config.SkinConfig``:
+
 * the zero response is capped at ``zero_response_max`` (images without dark pixels);
 * median filters use a square (2r+1)^2 window by default (the spec's accepted fast substitute);
 * medians with windows over 5x5 run on 8-bit quantised values (OpenCV's fast median supports
-  floats only up to 5x5): I is rounded to 1 log unit (~2.2 % intensity), |I - S| to 1/4 unit,
-  Rg and By to 1 unit in [-128, 127] where the chroma window exceeds 5x5 (SCALE > 1.25).
+  floats only up to 5x5): I is rounded to 1 log unit (~2.2 % intensity), ``|I - S|`` to 1/4
+  unit, Rg and By to 1 unit in [-128, 127] where the chroma window exceeds 5x5 (SCALE > 1.25).
 
 >>> import numpy as np
 >>> tan = np.full((60, 80, 3), (176, 112, 80), np.uint8)

@@ -41,7 +41,7 @@ class KovacDaylight:
     """Thresholds of the uniform-daylight RGB rule, all strict (``>``).
 
     Provenance: Kovac, Peer & Solina (2003), section 2.1: R > 95, G > 40, B > 20,
-    max{R, G, B} - min{R, G, B} > 15, |R - G| > 15, R > G, R > B.
+    max{R, G, B} - min{R, G, B} > 15, ``|R - G| > 15``, R > G, R > B.
     """
 
     red_min: int = 95
@@ -100,7 +100,7 @@ def kovac_rgb(image: np.ndarray, *, rule: KovacDaylight = KOVAC) -> np.ndarray:
     """Skin by the uniform-daylight RGB rule of Kovac, Peer & Solina (2003).
 
     A pixel is skin when R > 95, G > 40, B > 20, max(R, G, B) - min(R, G, B) > 15,
-    |R - G| > 15, R > G and R > B.
+    ``|R - G| > 15``, R > G and R > B.
 
     Parameters
     ----------

@@ -26,8 +26,8 @@ of these does not reach the border, one more corner at ``length - window`` so th
 covered (the last step may therefore be shorter than ``stride``). A window larger than the image
 is clamped to the image side.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> image = np.zeros((8, 8, 3), np.uint8); image[:4, :4] = 255
 >>> brightness = lambda im: float(im.mean() / 255)

@@ -12,8 +12,8 @@ numpy shapes; coordinates are ``(row, col)`` in image pixels.
 Joint names follow the figure's own left/right: a figure facing the viewer has its left
 shoulder (``shoulder_l``) on the image's right-hand side.
 
-Example
--------
+Examples
+--------
 >>> from fleck import synth
 >>> s = synth.figure(3, size=(120, 160), tone="brown", pose="standing")
 >>> s.image.shape, s.label, s.category, s.tone
