@@ -1,0 +1,229 @@
+"""Sphinx helpers for fleck's documentation: pages built from the code, so they cannot go stale.
+
+* ``<!-- fleck-configurations -->`` on a page is replaced, each time the page is read, by the
+  tables of every configuration in ``fleck.config.CONFIGS`` (``fleck.config.describe``): each
+  parameter's value in every configuration, and its provenance.
+* ``.. fleck-summary:: MODULE`` (in reStructuredText) is an autosummary table of a module's
+  public functions and classes: the names in its ``__all__`` (or, without one, those it defines
+  without a leading underscore), so a name added to or moved behind ``__all__`` shows up by
+  itself. ``.. fleck-summary:: fleck`` lists the package's top-level names, each linked to the
+  public module page that documents it, and warns about a name no page documents. Every
+  module documented with ``automodule`` gets this table after its docstring.
+* Members imported from other libraries are never documented.
+* A Python reference that names an object by its short name (``ImageError``) or by its
+  package-level alias (``fleck.detect``) links to the one place it is documented.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from typing import Any
+
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.ext.autosummary import Autosummary
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+CONFIG_PLACEHOLDER = "<!-- fleck-configurations -->"
+CONFIG_PAGES: set[str] = set()  # docnames holding the placeholder: always re-read
+
+# The public modules with a page under docs/api/, in the order a reader meets them. A
+# top-level name of ``fleck`` links to the first of these that lists it.
+API_MODULES = ("fleck.detector", "fleck.config", "fleck.loading", "fleck.skin",
+               "fleck.segments", "fleck.grouper", "fleck.decision", "fleck.overlay",
+               "fleck.errors", "fleck.scan", "fleck.compare", "fleck.occlusion", "fleck.synth",
+               "fleck.skin_rules", "fleck.skin_model", "fleck.cnn")
+
+# Provenance strings are written for developers; these phrases are reworded for readers of the
+# documentation (the strings themselves are unchanged in fleck.config).
+WORDING = ((re.compile(r"\bissue 8\b"), "fitted skin model"),
+           (re.compile(r"\(figures decided 34/60 -> see README\)"), "(figures decided 34/60)"),
+           (re.compile(r"\bREADME\b"), "the reports"))
+
+
+def public_names(module: Any, *, callables_only: bool = False) -> list[str]:
+    """The names ``module`` exports: its ``__all__``, else what it defines publicly."""
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [name for name, obj in vars(module).items()
+                 if not name.startswith("_")
+                 and getattr(obj, "__module__", None) == module.__name__
+                 and (inspect.isclass(obj) or inspect.isfunction(obj))]
+    if callables_only:
+        names = [n for n in names
+                 if inspect.isclass(getattr(module, n)) or callable(getattr(module, n))]
+    return list(names)
+
+
+# --------------------------------------------------------------------------- configurations
+
+
+def _cell(value: Any) -> str:
+    """A Markdown table cell: code for values, escaped text for prose."""
+    return "`" + repr(value).replace("|", "\\|") + "`"
+
+
+def _prose(text: str) -> str:
+    for pattern, replacement in WORDING:
+        text = pattern.sub(replacement, text)
+    return re.sub(r"([\\`*_|<>\[\]])", r"\\\1", text)
+
+
+def configuration_tables() -> str:
+    """Markdown: a values table over every configuration, then each one's provenance."""
+    from fleck.config import CONFIGS, describe
+
+    rows = {name: describe(config) for name, config in CONFIGS.items()}
+    default_name = next(iter(CONFIGS))
+    default = {key: (value, why) for key, value, why in rows[default_name]}
+    names = list(CONFIGS)
+    out = ["## Values", "",
+           f"Every parameter of every configuration. **Bold** values differ from "
+           f"`{default_name}`, the default.", "",
+           "| parameter | " + " | ".join(f"`{n}`" for n in names) + " |",
+           "|---|" + "---|" * len(names)]
+    values = {n: {key: value for key, value, _ in rows[n]} for n in names}
+    for key in default:
+        cells = []
+        for n in names:
+            cell = _cell(values[n][key])
+            cells.append(f"**{cell}**" if values[n][key] != default[key][0] else cell)
+        out.append(f"| `{key}` | " + " | ".join(cells) + " |")
+    out += ["", f"## Provenance of `{default_name}`", "",
+            "| parameter | value | provenance |", "|---|---|---|"]
+    out += [f"| `{key}` | {_cell(value)} | {_prose(why)} |"
+            for key, (value, why) in default.items()]
+    for n in names[1:]:
+        changed = [(key, value, why) for key, value, why in rows[n]
+                   if key != "name" and (value, why) != default[key]]
+        out += ["", f"## `{n}`: what differs from `{default_name}`", "",
+                "| parameter | value | provenance |", "|---|---|---|"]
+        out += [f"| `{key}` | {_cell(value)} | {_prose(why)} |" for key, value, why in changed]
+    return "\n".join(out) + "\n"
+
+
+def _insert_configurations(app: Sphinx, docname: str, source: list[str]) -> None:
+    if CONFIG_PLACEHOLDER in source[0]:
+        CONFIG_PAGES.add(docname)
+        source[0] = source[0].replace(CONFIG_PLACEHOLDER, configuration_tables())
+
+
+def _always_reread(app: Sphinx, env: Any, added: set, changed: set, removed: set) -> list[str]:
+    return sorted(CONFIG_PAGES - removed)
+
+
+# --------------------------------------------------------------------------- API summaries
+
+
+class FleckSummary(Autosummary):
+    """``.. fleck-summary:: MODULE``: autosummary of the module's public names."""
+
+    required_arguments = 1
+    has_content = False
+    option_spec: dict = {}
+
+    def run(self):
+        modname = self.arguments[0]
+        module = importlib.import_module(modname)
+        if modname == "fleck":
+            targets = [self._home(name) for name in public_names(module)]
+            targets = [t for t in targets if t]
+        else:
+            # Inside the module's own documentation autosummary wants bare names.
+            inside = self.env.ref_context.get("py:module") == modname
+            targets = [name if inside else f"~{modname}.{name}"
+                       for name in public_names(module, callables_only=True)]
+        self.content = StringList(targets, source=self.get_source_info()[0])
+        self.options = {"nosignatures": True}
+        return super().run()
+
+    def get_items(self, names: list[str]) -> list[tuple[str, str, str, str]]:
+        """Autosummary's rows; a constant is summarised by its type (and name), not by the
+        docstring of its class."""
+        items = []
+        for display, sig, summary, real_name in super().get_items(names):
+            modname, _, attr = real_name.rpartition(".")
+            obj = getattr(importlib.import_module(modname), attr, None)
+            if not (inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj)):
+                label = getattr(obj, "name", None)
+                summary = type(obj).__name__ + (f" {label!r}" if isinstance(label, str) else "")
+            items.append((display, sig, summary, real_name))
+        return items
+
+    def _home(self, name: str) -> str | None:
+        obj = getattr(importlib.import_module("fleck"), name)
+        homes = [m for m in map(importlib.import_module, API_MODULES)
+                 if getattr(m, name, None) is obj]
+        # Where it is defined, else the first page whose module exports it.
+        for module in sorted(homes, key=lambda m: (getattr(obj, "__module__", None) != m.__name__,
+                                                   name not in public_names(m))):
+            return f"~{module.__name__}.{name}"
+        logger.warning("fleck.%s is public but no page under docs/api documents it "
+                       "(add its module to API_MODULES in docs/_ext/fleck_docs.py)", name,
+                       location=self.get_location())
+        return None
+
+
+def _skip_foreign(app: Sphinx, what: str, name: str, obj: Any, skip: bool, options: Any):
+    """Never document another library's class or function that a module merely imported."""
+    module = getattr(obj, "__module__", None)
+    if what == "module" and isinstance(module, str) and not module.startswith("fleck"):
+        return True
+    return None
+
+
+def _summary_after_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any,
+                             lines: list[str]) -> None:
+    """Follow each documented module's docstring by the table of what it exports."""
+    if what == "module" and name in API_MODULES:
+        lines.extend(["", ".. rubric:: Summary", "", f".. fleck-summary:: {name}", ""])
+
+
+def _documented_name(env: Any, target: str) -> str | None:
+    """The documented full name a short or package-level Python reference means, if unique.
+
+    ``fleck.detect`` is documented as ``fleck.detector.detect``; ``ImageError`` written in a
+    docstring of ``fleck.loading`` means ``fleck.errors.ImageError``. Names that stay ambiguous
+    or unknown are left to fail, so that ``-W`` catches them.
+    """
+    documented = env.get_domain("py").objects
+    if target.startswith("fleck.") and target not in documented:
+        modname, _, attr = target.rpartition(".")
+        try:
+            obj = getattr(importlib.import_module(modname), attr)
+        except (ImportError, AttributeError):
+            obj = None
+        if obj is not None:
+            for name in API_MODULES:
+                if getattr(importlib.import_module(name), attr, None) is obj \
+                        and f"{name}.{attr}" in documented:
+                    return f"{name}.{attr}"
+    matches = [name for name in documented if name.endswith("." + target)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _resolve_short_names(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"].lstrip("~.")
+    name = _documented_name(env, target)
+    if name is None:
+        return None
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj", name, node,
+                                            contnode)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("missing-reference", _resolve_short_names)
+    app.connect("autodoc-skip-member", _skip_foreign)
+    app.connect("autodoc-process-docstring", _summary_after_docstring)
+    app.connect("source-read", _insert_configurations)
+    app.connect("env-get-outdated", _always_reread)
+    app.add_directive("fleck-summary", FleckSummary)
+    return {"parallel_read_safe": True, "parallel_write_safe": True,
+            "version": "1"}
+
