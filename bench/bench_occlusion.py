@@ -109,4 +109,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_report.run(main, "bench/bench_occlusion.py", "docs/reports/occlusion.md", "Occlusion maps: speed", fence=True))
+    sys.exit(_report.run(main, "bench/bench_occlusion.py", "docs/reports/occlusion.md",
+                         "Occlusion maps: speed", fence=True))

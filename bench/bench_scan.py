@@ -138,4 +138,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_report.run(main, "bench/bench_scan.py", "docs/reports/scan.md", "Scan benchmark", fence=True))
+    sys.exit(_report.run(main, "bench/bench_scan.py", "docs/reports/scan.md",
+                         "Scan benchmark", fence=True))

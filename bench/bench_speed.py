@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+import _report  # bench/_report.py: the documentation's report pages
 import cv2
 import numpy as np
 
@@ -35,8 +36,6 @@ from fleck import synth
 from fleck.evaldata import read_manifest
 from fleck.loading import load
 from fleck.skin import skin_filter
-
-import _report  # bench/_report.py: the documentation's report pages
 
 cv2.setNumThreads(1)
 

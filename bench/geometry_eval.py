@@ -36,10 +36,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import _report  # bench/_report.py: the documentation's report pages
 import cv2
 import numpy as np
-
-import _report  # bench/_report.py: the documentation's report pages
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
@@ -456,4 +455,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_report.run(main, "bench/geometry_eval.py", "docs/reports/geometry.md", "Geometry: limbs and decisions"))
+    sys.exit(_report.run(main, "bench/geometry_eval.py", "docs/reports/geometry.md",
+                         "Geometry: limbs and decisions"))

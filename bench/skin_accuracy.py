@@ -41,10 +41,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import _report  # bench/_report.py: the documentation's report pages
 import cv2
 import numpy as np
-
-import _report  # bench/_report.py: the documentation's report pages
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from a source checkout
@@ -679,4 +678,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_report.run(main, "bench/skin_accuracy.py", "docs/reports/skin-accuracy.md", "Skin filter accuracy"))
+    sys.exit(_report.run(main, "bench/skin_accuracy.py", "docs/reports/skin-accuracy.md",
+                         "Skin filter accuracy"))

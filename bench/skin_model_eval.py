@@ -20,11 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+import _report  # bench/_report.py: the documentation's report pages
 import cv2
 import numpy as np
 from PIL import Image
-
-import _report  # bench/_report.py: the documentation's report pages
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -125,4 +124,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_report.run(main, "bench/skin_model_eval.py", "docs/reports/fitted-skin-model.md", "The fitted skin model"))
+    sys.exit(_report.run(main, "bench/skin_model_eval.py", "docs/reports/fitted-skin-model.md",
+                         "The fitted skin model"))

@@ -35,6 +35,7 @@ extensions = [
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store"]
+smartquotes = False  # keep --options, 'names' and "strings" as typed
 
 # MyST: ::: fences for notes, and anchors on headings so pages can link to sections.
 myst_enable_extensions = ["colon_fence"]

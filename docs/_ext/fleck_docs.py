@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+from pathlib import Path
 from typing import Any
 
 from docutils.statemachine import StringList
@@ -67,13 +68,32 @@ def _cell(value: Any) -> str:
     return "`" + repr(value).replace("|", "\\|") + "`"
 
 
-def _prose(text: str) -> str:
+STEP = r"G?\d+(?:\.\d+)*"
+STEPS = re.compile(rf"\bspec ({STEP}(?:\s*/\s*{STEP})*)")
+
+
+def step_labels(srcdir: str) -> set[str]:
+    """The steps of the method pages that carry a ``(step-1.7)=`` label."""
+    labels = set()
+    for page in Path(srcdir, "method").glob("*.md"):
+        labels.update(re.findall(r"^\(step-([^)]+)\)=", page.read_text(), flags=re.M))
+    return labels
+
+
+def _prose(text: str, steps: set[str] = frozenset()) -> str:
+    """Escape a provenance string for Markdown; link ``spec 1.7`` to step 1.7 of the method."""
     for pattern, replacement in WORDING:
         text = pattern.sub(replacement, text)
-    return re.sub(r"([\\`*_|<>\[\]])", r"\\\1", text)
+    text = re.sub(r"([\\`*_|<>\[\]])", r"\\\1", text)
+
+    def link(match: re.Match) -> str:
+        return "spec " + re.sub(STEP, lambda m: f"{{ref}}`{m.group(0)} <step-{m.group(0)}>`"
+                                if m.group(0) in steps else m.group(0), match.group(1))
+
+    return STEPS.sub(link, text)
 
 
-def configuration_tables() -> str:
+def configuration_tables(steps: set[str] = frozenset()) -> str:
     """Markdown: a values table over every configuration, then each one's provenance."""
     from fleck.config import CONFIGS, describe
 
@@ -95,21 +115,23 @@ def configuration_tables() -> str:
         out.append(f"| `{key}` | " + " | ".join(cells) + " |")
     out += ["", f"## Provenance of `{default_name}`", "",
             "| parameter | value | provenance |", "|---|---|---|"]
-    out += [f"| `{key}` | {_cell(value)} | {_prose(why)} |"
+    out += [f"| `{key}` | {_cell(value)} | {_prose(why, steps)} |"
             for key, (value, why) in default.items()]
     for n in names[1:]:
         changed = [(key, value, why) for key, value, why in rows[n]
                    if key != "name" and (value, why) != default[key]]
         out += ["", f"## `{n}`: what differs from `{default_name}`", "",
                 "| parameter | value | provenance |", "|---|---|---|"]
-        out += [f"| `{key}` | {_cell(value)} | {_prose(why)} |" for key, value, why in changed]
+        out += [f"| `{key}` | {_cell(value)} | {_prose(why, steps)} |"
+                for key, value, why in changed]
     return "\n".join(out) + "\n"
 
 
 def _insert_configurations(app: Sphinx, docname: str, source: list[str]) -> None:
     if CONFIG_PLACEHOLDER in source[0]:
         CONFIG_PAGES.add(docname)
-        source[0] = source[0].replace(CONFIG_PLACEHOLDER, configuration_tables())
+        tables = configuration_tables(step_labels(app.srcdir))
+        source[0] = source[0].replace(CONFIG_PLACEHOLDER, tables)
 
 
 def _always_reread(app: Sphinx, env: Any, added: set, changed: set, removed: set) -> list[str]:
