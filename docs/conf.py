@@ -56,7 +56,7 @@ nitpick_ignore = [
     ("py:mod", "fleck.compare.readers"), ("py:mod", "fleck.compare.metrics"),
     ("py:mod", "fleck.compare.evaluate"), ("py:mod", "fleck.compare.plots"),
     ("py:mod", "fleck.compare.report"), ("py:func", "fleck.scorers.get_scorer"),
-    ("py:func", "_content_noise"), ("py:data", "CNN_FORMATS"),
+    ("py:data", "CNN_FORMATS"),
     ("py:obj", "fleck.loading.Source"),
     # documented once fleck.config lists them in __all__
     ("py:obj", "fleck.config.FLECK_1996"), ("py:obj", "fleck.config.KAPUR"),
