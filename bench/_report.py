@@ -55,9 +55,10 @@ def _git(*args: str) -> str:
 
 
 def commit() -> str:
-    """Short hash of HEAD, with ``+dirty`` when tracked files differ from it."""
+    """Short hash of HEAD, with ``+dirty`` when tracked files other than the documentation
+    (which the reports themselves rewrite) differ from it."""
     head = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs")
     return f"{head}+dirty" if dirty else head
 
 
