@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from fleck.config import CONFIGS, describe
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -28,7 +30,8 @@ def test_write_block_creates_the_page_then_replaces_only_its_own_block(tmp_path)
     text = page.read_text()
     assert "| a | 1 |" not in text and "| a | 3 |" in text and "| b | 2 |" in text
     assert "Intro prose." in text and "After prose." in text
-    assert text.count("<!-- begin: bench/a.py") == 1 and text.count("<!-- end: bench/a.py -->") == 1
+    assert text.count("<!-- begin: bench/a.py") == 1
+    assert text.count("<!-- end: bench/a.py -->") == 1
     assert text.index("| a | 3 |") < text.index("After prose.") < text.index("| b | 2 |")
 
 
@@ -62,7 +65,6 @@ def test_configuration_tables_cover_every_configuration_and_parameter():
     pytest.importorskip("sphinx")
     sys.path.insert(0, str(REPO / "docs" / "_ext"))
     import fleck_docs
-    from fleck.config import CONFIGS, describe
 
     text = fleck_docs.configuration_tables({"1.7"})
     header = next(line for line in text.splitlines() if line.startswith("| parameter | `"))

@@ -11,7 +11,9 @@
   module documented with ``automodule`` gets this table after its docstring.
 * Members imported from other libraries are never documented.
 * A Python reference that names an object by its short name (``ImageError``) or by its
-  package-level alias (``fleck.detect``) links to the one place it is documented.
+  package-level alias (``fleck.detect``) links to the one place it is documented; one to a
+  part of fleck that exists but has no page (``fleck.scan.walk``) is shown unlinked; one to
+  something that does not exist fails the build.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +50,28 @@ WORDING = ((re.compile(r"\bissue 8\b"), "fitted skin model"),
            (re.compile(r"\bREADME\b"), "the reports"))
 
 
-def public_names(module: Any, *, callables_only: bool = False) -> list[str]:
-    """The names ``module`` exports: its ``__all__``, else what it defines publicly."""
+def is_alias(obj: Any) -> bool:
+    """A type alias such as ``Box = tuple[float, ...]``, which autodoc cannot document."""
+    return isinstance(obj, (types.GenericAlias, types.UnionType)) or \
+        type(obj).__module__ == "typing"
+
+
+def is_data(obj: Any) -> bool:
+    """A constant: not a class, function or module (nor a type alias)."""
+    return not (inspect.isclass(obj) or inspect.isroutine(obj) or inspect.ismodule(obj)
+                or is_alias(obj))
+
+
+def public_names(module: Any) -> list[str]:
+    """The names ``module`` exports: its ``__all__``, else the classes and functions it
+    defines without a leading underscore. Type aliases are left out."""
     names = getattr(module, "__all__", None)
     if names is None:
         names = [name for name, obj in vars(module).items()
                  if not name.startswith("_")
                  and getattr(obj, "__module__", None) == module.__name__
                  and (inspect.isclass(obj) or inspect.isfunction(obj))]
-    if callables_only:
-        names = [n for n in names
-                 if inspect.isclass(getattr(module, n)) or callable(getattr(module, n))]
-    return list(names)
+    return [n for n in names if not is_alias(getattr(module, n, None))]
 
 
 # --------------------------------------------------------------------------- configurations
@@ -157,8 +171,7 @@ class FleckSummary(Autosummary):
         else:
             # Inside the module's own documentation autosummary wants bare names.
             inside = self.env.ref_context.get("py:module") == modname
-            targets = [name if inside else f"~{modname}.{name}"
-                       for name in public_names(module, callables_only=True)]
+            targets = [name if inside else f"~{modname}.{name}" for name in public_names(module)]
         self.content = StringList(targets, source=self.get_source_info()[0])
         self.options = {"nosignatures": True}
         return super().run()
@@ -191,52 +204,102 @@ class FleckSummary(Autosummary):
 
 
 def _skip_foreign(app: Sphinx, what: str, name: str, obj: Any, skip: bool, options: Any):
-    """Never document another library's class or function that a module merely imported."""
+    """Never document another library's class or function that a module merely imported, nor a
+    type alias. A module's constants are documented by ``_summary_after_docstring`` instead
+    (autodoc skips those without a doc comment), so they are skipped here."""
+    if what != "module":
+        return None
     module = getattr(obj, "__module__", None)
-    if what == "module" and isinstance(module, str) and not module.startswith("fleck"):
+    if is_alias(obj) or is_data(obj):
+        return True
+    if isinstance(module, str) and not module.startswith("fleck"):
         return True
     return None
 
 
 def _summary_after_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any,
                              lines: list[str]) -> None:
-    """Follow each documented module's docstring by the table of what it exports."""
-    if what == "module" and name in API_MODULES:
-        lines.extend(["", ".. rubric:: Summary", "", f".. fleck-summary:: {name}", ""])
+    """Follow each documented module's docstring by the table of what it exports, then its
+    exported constants (a long value is left out: the summary gives its type)."""
+    if what != "module" or name not in API_MODULES:
+        return
+    lines.extend(["", ".. rubric:: Summary", "", f".. fleck-summary:: {name}", ""])
+    for attr in public_names(obj):
+        value = getattr(obj, attr, None)
+        if is_data(value):
+            lines.extend([f".. autodata:: {attr}"]
+                         + (["   :no-value:"] if len(repr(value)) > 80 else []) + [""])
 
 
-def _documented_name(env: Any, target: str) -> str | None:
+def _lookup(dotted: str) -> tuple[bool, Any]:
+    """Whether ``dotted`` names a module or an attribute of one, and that object."""
+    try:
+        return True, importlib.import_module(dotted)
+    except ImportError:
+        pass
+    modname, _, attr = dotted.rpartition(".")
+    while modname:
+        try:
+            obj = importlib.import_module(modname)
+        except ImportError:
+            modname, _, head = modname.rpartition(".")
+            attr = f"{head}.{attr}"
+            continue
+        try:
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            return False, None
+        return True, obj
+    return False, None
+
+
+def _documented_name(env: Any, target: str, context: str | None) -> str | None:
     """The documented full name a short or package-level Python reference means, if unique.
 
     ``fleck.detect`` is documented as ``fleck.detector.detect``; ``ImageError`` written in a
-    docstring of ``fleck.loading`` means ``fleck.errors.ImageError``. Names that stay ambiguous
-    or unknown are left to fail, so that ``-W`` catches them.
+    docstring of ``fleck.loading`` means ``fleck.errors.ImageError``.
     """
     documented = env.get_domain("py").objects
-    if target.startswith("fleck.") and target not in documented:
-        modname, _, attr = target.rpartition(".")
-        try:
-            obj = getattr(importlib.import_module(modname), attr)
-        except (ImportError, AttributeError):
-            obj = None
-        if obj is not None:
-            for name in API_MODULES:
-                if getattr(importlib.import_module(name), attr, None) is obj \
-                        and f"{name}.{attr}" in documented:
-                    return f"{name}.{attr}"
+    candidates = [target] + ([f"{context}.{target}"] if context else [])
+    for dotted in candidates:
+        if not dotted.startswith("fleck.") or dotted in documented:
+            continue
+        found, obj = _lookup(dotted)
+        attr = dotted.rpartition(".")[2]
+        for name in API_MODULES if found else ():
+            if getattr(importlib.import_module(name), attr, None) is obj \
+                    and f"{name}.{attr}" in documented:
+                return f"{name}.{attr}"
     matches = [name for name in documented if name.endswith("." + target)]
     return matches[0] if len(matches) == 1 else None
 
 
 def _resolve_short_names(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve what the Python domain could not; leave only references to nothing to fail.
+
+    A reference to an object documented under another name links there. A reference to a
+    module or object of fleck that exists but has no page of its own (an implementation
+    module such as ``fleck.scan.walk``) is shown without a link. A reference to something that
+    does not exist (a typo, a function since removed) stays unresolved, and ``-W`` fails the
+    build on it.
+    """
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"].lstrip("~.")
-    name = _documented_name(env, target)
-    if name is None:
-        return None
-    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj", name, node,
-                                            contnode)
+    context = node.get("py:module")
+    name = _documented_name(env, target, context)
+    if name is not None:
+        return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj", name,
+                                                node, contnode)
+    for dotted in [target] + ([f"{context}.{target}"] if context else []):
+        if dotted.startswith("fleck") and _lookup(dotted)[0]:
+            return contnode
+    if "." not in target and any(
+            hasattr(module, target) for name, module in list(sys.modules.items())
+            if name == "fleck" or name.startswith("fleck.")):
+        return contnode  # a short name defined in one of fleck's (implementation) modules
+    return None
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
