@@ -19,9 +19,8 @@ import os
 import sys
 import time
 
-import numpy as np
-
 import _report  # bench/_report.py: the documentation's report pages
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 

@@ -38,7 +38,7 @@ CONFIG_PAGES: set[str] = set()  # docnames holding the placeholder: always re-re
 
 # The public modules with a page under docs/api/, in the order a reader meets them. A
 # top-level name of ``fleck`` links to the first of these that lists it.
-API_MODULES = ("fleck.detector", "fleck.config", "fleck.loading", "fleck.skin",
+API_MODULES = ("fleck.detector", "fleck.config", "fleck.loading", "fleck.colour", "fleck.skin",
                "fleck.segments", "fleck.frame", "fleck.grouper", "fleck.decision",
                "fleck.overlay", "fleck.errors", "fleck.scan", "fleck.compare", "fleck.occlusion",
                "fleck.synth", "fleck.skin_rules", "fleck.skin_model", "fleck.cnn")
