@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["Box", "param", "provenance", "SkinConfig", "GeometryConfig", "KAPUR_SKIN",
            "FleckConfig", "FITTED_SKIN", "FITTED_STRICT_SKIN", "FLECK_1996", "KAPUR", "FITTED",
-           "FITTED_STRICT", "CONFIGS", "get_config", "describe"]
+           "FITTED_STRICT", "CONFIGS", "get_config", "with_working_size", "describe"]
 
 Box = tuple[float, float, float, float]  # hue_min, hue_max, sat_min, sat_max (degrees, log units)
 
@@ -312,17 +312,46 @@ CONFIGS: dict[str, FleckConfig] = {"fleck1996": FLECK_1996, "kapur": KAPUR, "fit
 
 
 def get_config(name_or_config: "str | FleckConfig | None") -> FleckConfig:
-    """Resolve a configuration by name (``'fleck1996'``, ``'kapur'``, ``'fitted'``,
-    ``'fitted_strict'``) or pass one through."""
+    """Resolve a configuration by name or pass one through.
+
+    Names are those of :data:`CONFIGS` (``'fleck1996'``, ``'kapur'``, ``'fitted'``,
+    ``'fitted_strict'``), optionally with a working size, ``'<name>@<N>'`` or
+    ``'<name>@native'``, as :func:`with_working_size` names them (and records carry them).
+
+    >>> get_config("kapur@480").working_size, get_config("fitted@native").working_size
+    (480, None)
+    """
     if name_or_config is None:
         return FLECK_1996
     if isinstance(name_or_config, FleckConfig):
         return name_or_config
-    try:
-        return CONFIGS[name_or_config]
-    except KeyError:
+    base, _, size = str(name_or_config).partition("@")
+    if base not in CONFIGS:
         raise ValueError(
             f"unknown configuration {name_or_config!r}; known: {', '.join(CONFIGS)}") from None
+    if not size:
+        return CONFIGS[base]
+    if size == "native":
+        return with_working_size(CONFIGS[base], None)
+    if not size.isdigit() or int(size) < 2:
+        raise ValueError(f"bad working size in configuration {name_or_config!r}: expected "
+                         "'<name>@<pixels>' or '<name>@native'")
+    return with_working_size(CONFIGS[base], int(size))
+
+
+def with_working_size(config: FleckConfig, working_size: int | None) -> FleckConfig:
+    """``config`` at another working size, named so that :func:`get_config` finds it again.
+
+    >>> with_working_size(FLECK_1996, 480).name, with_working_size(FLECK_1996, 320).name
+    ('fleck1996@480', 'fleck1996')
+    """
+    if working_size == config.working_size:
+        return config
+    base = config.name.partition("@")[0]
+    default = CONFIGS[base].working_size if base in CONFIGS else None
+    suffix = "" if working_size == default else (
+        "@native" if working_size is None else f"@{int(working_size)}")
+    return config.replace(name=base + suffix, working_size=working_size)
 
 
 def describe(config: Any, prefix: str = "") -> list[tuple[str, Any, str]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fleck._version import __version__
 from fleck.config import FleckConfig, get_config
 from fleck.decision import decide
 from fleck.grouper import GROUP_KINDS, Group, Grouping, Limb, group
@@ -81,6 +82,8 @@ class Detection:
             "groups": self.group_counts(),
             "times_ms": {k: round(v, 3) for k, v in self.times_ms.items()},
             "width": self.image_size[1], "height": self.image_size[0],
+            # Provenance: fleck.get_config(config) rebuilds the configuration that decided.
+            "config": self.config, "fleck_version": __version__,
         }
 
     def to_dict(self) -> dict:

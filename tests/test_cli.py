@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
+import fleck
+import fleck.config
 from fleck.cli import main
 from fleck.detector import Detection
 from fleck.overlay import overlay_path
@@ -76,7 +78,8 @@ def test_skin_json_lines(images, tmp_path, capsys):
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["path"] for r in records] == [good, large]
     first = records[0]
-    assert first["status"] == "ok" and first["passes"] is True and first["config"] == "kapur"
+    assert first["status"] == "ok" and first["passes"] is True
+    assert first["config"] == "kapur@native"  # the name says which working size was used
     assert 0.2 < first["skin_fraction"] < 0.5
     assert Path(first["mask"]).is_file() and (first["height"], first["width"]) == (280, 220)
 
@@ -134,6 +137,19 @@ def test_detect_lines_and_json(images, capsys):
     assert ok["decision"] == (ok["score"] >= ok["threshold"])
     assert error["status"] == "error" and error["error"].startswith("truncated")
     assert captured.err.count("\n") == 1 and broken in captured.err
+
+
+def test_detect_records_name_the_configuration_that_decided(images, capsys):
+    good = images[0]
+    for argv, name in ((["--skin-model", "fitted"], "fitted"),
+                       (["--working-size", "480"], "fleck1996@480"),
+                       (["--skin-model", "kapur", "--working-size", "native"], "kapur@native")):
+        assert main(["detect", good, "--json", *argv]) == 0
+        record = json.loads(capsys.readouterr().out)
+        assert record["config"] == name and record["fleck_version"] == fleck.__version__
+        # The name rebuilds the configuration: a re-run gives the same answer.
+        again = fleck.Detector(fleck.config.get_config(name)).detect(good)
+        assert (again.decision, again.score) == (record["decision"], record["score"])
 
 
 def test_detect_json_full_rebuilds_the_detection(images, capsys):

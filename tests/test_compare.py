@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import fleck
 from fleck.commands import compare as compare_command
 from fleck.compare import CompareSettings, compare
+from fleck.overlay import headline
 
 NASTY = '<script>a&b".jpg'
 
@@ -199,3 +201,52 @@ def test_images_are_walked_like_fleck_scan_walks_them(tmp_path, monkeypatch):
     fleck_paths = [json.loads(line)["path"]
                    for line in (tmp_path / "out" / "fleck_results.jsonl").read_text().splitlines()]
     assert sorted(fleck_paths) == sorted(scored[0])
+
+
+@pytest.fixture(scope="module")
+def scanned_samples(tmp_path_factory):
+    """The bundled samples scanned with kapur, their labels, and a CNN CSV that disagrees."""
+    from pathlib import Path
+
+    from fleck.scan import read_results, scan
+
+    samples = Path(__file__).resolve().parents[1] / "data_samples"
+    out = tmp_path_factory.mktemp("provenance")
+    results = out / "results.jsonl"
+    scan([samples], out=results, config="kapur", jobs=1, quiet=True)
+    records = read_results(results)
+    with open(out / "cnn.csv", "w", newline="") as fh:  # the opposite of fleck everywhere
+        w = csv.writer(fh)
+        w.writerow(["path", "score"])
+        for r in records:
+            w.writerow([r["path"], 0.1 if r.get("decision") else 0.9])
+    return samples, results, out / "cnn.csv", records
+
+
+def test_a_records_configuration_survives_scan_to_compare(scanned_samples, tmp_path):
+    samples, results, cnn_csv, records = scanned_samples
+    assert {r["config"] for r in records if r["status"] == "ok"} == {"kapur"}
+    assert {r["fleck_version"] for r in records if r["status"] == "ok"} == {fleck.__version__}
+    result = compare(samples / "labels.csv", results, {"cnn": cnn_csv}, outdir=tmp_path / "r",
+                     settings=CompareSettings(n_bootstrap=20, gallery_size=4))
+    assert result.metrics["fleck_configurations"] == {"kapur": len(result.dataset)}
+    assert result.overlay_detections, "the galleries should show overlays"
+    assert {det.config for det in result.overlay_detections.values()} == {"kapur"}
+
+
+def test_every_gallery_overlay_says_what_its_caption_says(scanned_samples, tmp_path):
+    samples, results, cnn_csv, records = scanned_samples
+    by_path = {r["path"]: r for r in records}
+    result = compare(samples / "labels.csv", results, {"cnn": cnn_csv}, outdir=tmp_path / "r",
+                     settings=CompareSettings(n_bootstrap=20, gallery_size=6))
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert len(result.overlay_detections) >= 6
+    for (file, _config), det in result.overlay_detections.items():
+        record = by_path[file]
+        # The banner is drawn from `det`, the caption from the record: they must agree.
+        assert (det.decision, det.score) == (record["decision"], record["score"]), file
+        assert f"fleck {'yes' if det.decision else 'no'} (score {det.score:.3f})" in page
+        banner = headline(det)[0]
+        verdict = "NUDE body plan" if record["decision"] else "no body plan"
+        assert banner.startswith(f"{verdict} {record['score']:.2f}"), (banner, record)
+    assert "re-run gives" not in page

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fleck.config import CONFIGS, FleckConfig, get_config
+from fleck.config import CONFIGS, FleckConfig, get_config, with_working_size
 from fleck.errors import ImageError
 
 CONFIG_NAMES = tuple(CONFIGS)  # fleck1996, kapur, fitted, fitted_strict
@@ -73,7 +73,8 @@ def resolve_config(args: argparse.Namespace) -> FleckConfig:
     """
     config = get_config(args.skin_model)
     if hasattr(args, "working_size"):  # absent unless given: keep the configuration's own
-        config = config.replace(working_size=args.working_size)
+        # Named 'fleck1996@480' etc., so records say which configuration produced them.
+        config = with_working_size(config, args.working_size)
     return config
 
 

@@ -169,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = compare(labels, fleck_source, cnn, outdir=outdir, settings=settings,
-                         overlays=not args.no_overlays, nudenet_classes=nudenet_classes)
+                         overlays=not args.no_overlays, nudenet_classes=nudenet_classes,
+                         default_config=args.skin_model)
     for w in caught:
         print(f"fleck compare: warning: {w.message}", file=sys.stderr)
     coverage = result.metrics["coverage"]

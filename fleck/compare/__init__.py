@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from fleck.compare.evaluate import CompareSettings, Dataset, build_dataset, evaluate
 from fleck.compare.readers import (
@@ -44,6 +45,8 @@ class CompareResult:
     outdir: str
     files: dict[str, str]
     dataset: Dataset
+    #: The detection behind each gallery overlay, by (file, configuration name).
+    overlay_detections: dict = field(default_factory=dict)
 
     @property
     def index_html(self) -> str:
@@ -54,11 +57,14 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
             cnn: Mapping[str, CnnScores | str | os.PathLike], *, outdir: str | os.PathLike,
             settings: CompareSettings = DEFAULT_SETTINGS, overlays: bool = True,
             nudenet_classes: Sequence[str] | None = None, inputs: dict | None = None,
-            ) -> CompareResult:
+            default_config: str = "fleck1996") -> CompareResult:
     """Evaluate fleck and every CNN on the labelled images; write the five outputs to ``outdir``.
 
     Outputs: ``metrics.json``, ``metrics.csv``, ``roc.png``, ``pr.png``, ``index.html`` (and
     ``thumbs/``). Raises ValueError when no labelled image has results from every detector.
+    Gallery overlays are re-drawn with the configuration each fleck record names
+    (``default_config`` for records that name none); ``metrics.json`` lists those names under
+    ``fleck_configurations``.
     """
     from fleck import __version__
     from fleck.compare import metrics as M
@@ -92,6 +98,8 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
                    "cnn": {n: {"source": s.source, "format": s.format} for n, s in cnn.items()},
                    **(inputs or {})},
         "coverage": coverage,
+        "fleck_configurations": dict(Counter(
+            str(r.get("config") or f"{default_config} (not recorded)") for r in ds.fleck_records)),
         **tables,
         "disagreements": _paths_of(indices, ds),
     }
@@ -108,11 +116,14 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
     plots.plot_pr(ds.y, scores, files["pr.png"],
                   fleck_point=(fleck_rates["recall"], fleck_rates["precision"]),
                   cnn_points={n: (r["recall"], r["precision"]) for n, r in cnn_rates.items()})
+    thumbs = rep.Thumbnailer(outdir, size=settings.thumb_size, overlays=overlays,
+                             default_config=default_config)
     page = rep.render_html({**metrics, "_disagreement_indices": indices}, ds, outdir, settings,
-                           overlays=overlays)
+                           thumbs=thumbs)
     with open(files["index.html"], "w", encoding="utf-8") as fh:
         fh.write(page)
-    return CompareResult(metrics=metrics, outdir=outdir, files=files, dataset=ds)
+    return CompareResult(metrics=metrics, outdir=outdir, files=files, dataset=ds,
+                         overlay_detections=dict(thumbs.drawn))
 
 
 def _paths_of(indices: dict, ds: Dataset) -> dict:

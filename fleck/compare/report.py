@@ -75,27 +75,40 @@ def write_csv(report: dict, path: str) -> None:
 
 # ----------------------------------------------------------------------------------- thumbnails
 class Thumbnailer:
-    """Thumbnails and fleck overlays of gallery images, written once each into ``thumbs/``."""
+    """Thumbnails and fleck overlays of gallery images, written once each into ``thumbs/``.
 
-    def __init__(self, outdir: str, *, size: int, overlays: bool = True) -> None:
+    An overlay is drawn from a fresh detection of the file with the configuration its record
+    names (``record["config"]``; ``default_config`` for records written before records carried
+    it), so the overlay's banner says what the caption says. A re-run that disagrees with the
+    record (the file or fleck changed since the scan) is drawn, and noted under the image.
+    ``drawn`` keeps each overlay's detection, by file and configuration.
+    """
+
+    def __init__(self, outdir: str, *, size: int, overlays: bool = True,
+                 default_config: str = "fleck1996") -> None:
         self.dir = os.path.join(outdir, "thumbs")
         self.size = size
         self.overlays = overlays
+        self.default_config = default_config
         self.overlay_note: str | None = None if overlays else "overlays switched off"
-        self._done: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self.drawn: dict[tuple[str, str], object] = {}
+        self._done: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
 
-    def get(self, file: str | None) -> tuple[str | None, str | None, str | None]:
+    def get(self, file: str | None, record: dict | None = None
+            ) -> tuple[str | None, str | None, str | None]:
         """(thumbnail, overlay, note), paths relative to the report folder."""
         if file is None:
             return None, None, "image file not found"
-        if file not in self._done:
-            self._done[file] = self._make(file)
-        return self._done[file]
+        record = record or {}
+        key = (file, str(record.get("config") or self.default_config))
+        if key not in self._done:
+            self._done[key] = self._make(file, record, key[1])
+        return self._done[key]
 
-    def _make(self, file: str):
+    def _make(self, file: str, record: dict, config: str):
         from PIL import Image, ImageOps
         os.makedirs(self.dir, exist_ok=True)
-        stem = hashlib.sha1(file.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        stem = hashlib.sha1(f"{file}\0{config}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
         try:
             with Image.open(file) as im:
                 rgb = ImageOps.exif_transpose(im).convert("RGB")
@@ -105,7 +118,7 @@ class Thumbnailer:
         self._save(rgb, thumb)
         overlay, note = None, None  # a page-wide note says when overlays are unavailable
         if self.overlay_note is None:
-            overlay, note = self._overlay(file, stem)
+            overlay, note = self._overlay(file, stem, record, config)
             if note == self.overlay_note:
                 note = None
         return thumb, overlay, note
@@ -115,21 +128,39 @@ class Thumbnailer:
         image.thumbnail((self.size, self.size))
         image.save(os.path.join(os.path.dirname(self.dir), relative), "JPEG", quality=85)
 
-    def _overlay(self, file: str, stem: str):
+    def _overlay(self, file: str, stem: str, record: dict, config: str):
         from PIL import Image
 
-        from fleck.detector import detect
+        from fleck.detector import Detector
         from fleck.loading import load_image
         from fleck.overlay import draw
 
         try:
+            detector = Detector(config)
+        except ValueError as err:
+            return None, f"no overlay ({err})"
+        try:
             image = load_image(file)
-            drawn = draw(detect(image), image)
+            detection = detector.detect(image, name=file)
+            drawn = draw(detection, image)
         except (ValueError, OSError) as err:
             return None, f"no overlay ({err})"
+        self.drawn[(file, config)] = detection
         relative = f"thumbs/{stem}_overlay.jpg"
         self._save(Image.fromarray(np.asarray(drawn, dtype=np.uint8)), relative)
-        return relative, None
+        notes = []
+        if not record.get("config"):
+            notes.append(f"the record names no configuration; overlay drawn with {config}")
+        recorded = record.get("score")
+        if isinstance(recorded, (int, float)) and (
+                bool(record.get("decision")) != detection.decision
+                or abs(float(recorded) - detection.score) > 1e-6):
+            version = record.get("fleck_version")
+            notes.append(f"re-run gives {detection.score:.3f} "
+                         f"({'yes' if detection.decision else 'no'}), recorded {recorded:.3f}: "
+                         "the file or fleck changed since the scan"
+                         + (f" (recorded by fleck {version})" if version else ""))
+        return relative, "; ".join(notes) or None
 
 
 # ------------------------------------------------------------------------------------------ HTML
@@ -241,8 +272,8 @@ def _gallery(title: str, indices: list[int], ds: Dataset, thumbs: Thumbnailer, o
              cnn: str | None, cap: int) -> str:
     items = []
     for i in indices[:cap]:
-        thumb, overlay, note = thumbs.get(ds.files[i])
         record = ds.fleck_records[i]
+        thumb, overlay, note = thumbs.get(ds.files[i], record)
         image = (f'<img src="{_e(thumb)}" alt="{_e(ds.paths[i])}">' if thumb else "")
         if thumb and ds.files[i]:
             image = f'<a href="{_e(_href(ds.files[i], outdir))}">{image}</a>'
@@ -262,10 +293,15 @@ def _gallery(title: str, indices: list[int], ds: Dataset, thumbs: Thumbnailer, o
 
 
 def render_html(report: dict, ds: Dataset, outdir: str, settings: CompareSettings, *,
-                overlays: bool = True) -> str:
-    """The index.html text (writes the gallery thumbnails as a side effect)."""
+                overlays: bool = True, default_config: str = "fleck1996",
+                thumbs: Thumbnailer | None = None) -> str:
+    """The index.html text (writes the gallery thumbnails as a side effect).
+
+    ``default_config`` draws the overlays of records that name no configuration.
+    """
     cov = report["coverage"]
-    thumbs = Thumbnailer(outdir, size=settings.thumb_size, overlays=overlays)
+    thumbs = thumbs or Thumbnailer(outdir, size=settings.thumb_size, overlays=overlays,
+                                   default_config=default_config)
     dis = report["_disagreement_indices"]
     galleries = []
     cap = settings.gallery_size
@@ -314,7 +350,8 @@ precision (scikit-learn's definition). – marks an undefined value.</p>
 <h2>McNemar's exact test (paired disagreements)</h2>{_mcnemar_table(report['mcnemar'])}
 <h2>By category</h2>{categories}
 <h2>Disagreements and worst errors</h2>{overlay_note}
-<p>Left: the image; right: fleck's explained overlay.</p>
+<p>Left: the image; right: fleck's explained overlay, re-drawn with the configuration that
+produced each record.</p>
 {''.join(galleries)}
 <h2>Coverage</h2>{_coverage_html(cov)}
 </body></html>

@@ -35,7 +35,7 @@ def _csv_columns() -> tuple[str, ...]:
     from fleck.grouper import GROUP_KINDS
 
     return ("path", "status", "decision", "score", "skin_fraction", "passes_skin", "rule",
-            "segments", "limbs", *GROUP_KINDS, "total_ms", "error")
+            "segments", "limbs", *GROUP_KINDS, "total_ms", "config", "error")
 
 
 CSV_COLUMNS = _csv_columns()
@@ -103,9 +103,9 @@ def _csv_row(record: dict) -> list:
     times = record.get("times_ms") or {}
     values = {"path": record.get("path"), "status": record.get("status"),
               "error": record.get("error"), "total_ms": times.get("total")}
-    for column in ("decision", "score", "skin_fraction", "passes_skin", "rule"):
+    for column in ("decision", "score", "skin_fraction", "passes_skin", "rule", "config"):
         values[column] = record.get(column)
-    for column in CSV_COLUMNS[7:-2]:
+    for column in CSV_COLUMNS[CSV_COLUMNS.index("segments"):CSV_COLUMNS.index("total_ms")]:
         values[column] = groups.get(column)
     return [_csv_cell(values.get(column)) for column in CSV_COLUMNS]
 
