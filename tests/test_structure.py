@@ -140,3 +140,18 @@ def test_import_fleck_is_cheap_and_dir_shows_the_lazy_names():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "True []"
+
+
+def test_min_constraints_pin_the_pyproject_floors():
+    """constraints-min.txt (tools/test-min-deps.sh) pins exactly the floors pyproject declares."""
+    import re
+
+    root = PACKAGE.parent
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    block = text.split("dependencies = [", 1)[1].split("]", 1)[0]
+    floors = dict(re.findall(r'^\s*"([A-Za-z0-9_.-]+)>=([0-9.]+)"', block, re.M))
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([0-9.]+)",
+                           (root / "constraints-min.txt").read_text(encoding="utf-8"), re.M))
+    assert len(floors) >= 8 and set(floors) == set(pins)
+    for name, floor in floors.items():
+        assert pins[name] == floor or pins[name].startswith(floor + "."), (name, floor, pins[name])
