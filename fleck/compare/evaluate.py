@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fleck.compare import metrics as M
-from fleck.compare.readers import CnnScores, FleckResults, LabelSet, PathMatcher
+from fleck.compare.matching import PathMatcher
+from fleck.compare.readers import CnnScores, FleckResults, LabelSet
 
 __all__ = ["CompareSettings", "Dataset", "build_dataset", "OperatingPoint", "operating_points",
            "metric_table", "mcnemar_table", "evaluate", "disagreements"]

@@ -23,12 +23,8 @@ CNN formats (``format=None`` detects them from the content):
     ``filename``), else by the path of ``outputs[].input.data.image.url``, else by
     ``outputs[].input.id``.
 
-Path matching (:class:`PathMatcher`), in order: the same file after resolving relative paths
-against the labels file's folder, the results file's folder and the current directory
-(``os.path.normpath``, case-sensitive; so two relative paths written alike match); then the
-unique label with the same file name (and, among several, the unique one sharing the most
-trailing folders). When the file name is ambiguous the record is not matched and a warning names
-it: we refuse to guess.
+Matching the paths of these files to each other: :mod:`fleck.compare.matching`
+(:class:`PathMatcher`, importable from here too).
 """
 
 from __future__ import annotations
@@ -39,8 +35,6 @@ import json
 import math
 import os
 import urllib.parse
-import warnings
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from fleck.cnn import NUDENET_EXPOSED_CLASSES, nudenet_score
+from fleck.compare.matching import MatchReport, PathMatcher
 
 __all__ = ["CNN_FORMATS", "PATH_KEYS", "LabelSet", "parse_label", "read_labels", "FleckResults",
            "read_fleck_results", "CnnScores", "read_cnn_scores", "MatchReport", "PathMatcher",
@@ -416,108 +411,3 @@ def _path_of(row: dict, where: str) -> str:
         raise _Skip(f"{where}: no image path (no input metadata path, image url or id)")
     raise ValueError(f"{where}: no image path (expected a `path` field, got "
                      f"{', '.join(map(str, row)) or 'nothing'})")
-
-
-# ------------------------------------------------------------------------------ path matching
-def _split(path: str) -> tuple[str, ...]:
-    return tuple(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
-
-
-def _resolved(path: str, bases: Sequence[str]) -> list[str]:
-    if os.path.isabs(path):
-        return [os.path.normpath(path)]
-    return [os.path.normpath(os.path.join(base, path)) for base in bases]
-
-
-@dataclass
-class MatchReport:
-    """How one results file's records met the labels: lists for the report, counts by rule."""
-
-    matched_by: Counter = field(default_factory=Counter)
-    unlabelled: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"matched_by": dict(self.matched_by), "unlabelled": self.unlabelled,
-                "ambiguous": self.ambiguous, "duplicates": self.duplicates,
-                "missing": self.missing}
-
-
-class PathMatcher:
-    """Find the label row a results record refers to.
-
-    >>> m = PathMatcher(["pos/a.jpg", "neg/a.jpg", "neg/b.jpg"], base_dir="/data")
-    >>> m.match("/data/pos/a.jpg", base_dir="/elsewhere")
-    (0, 'exact')
-    >>> m.match("/mnt/copy/neg/b.jpg", base_dir="/elsewhere")
-    (2, 'basename')
-    >>> m.match("a.jpg", base_dir="/elsewhere")
-    (None, 'ambiguous')
-    """
-
-    def __init__(self, label_paths: Sequence[str], *, base_dir: str) -> None:
-        self._bases = [base_dir, os.getcwd()]
-        self._absolute: list[dict[str, int]] = [{} for _ in self._bases]
-        self._by_name: dict[str, list[int]] = {}
-        self._parts = [_split(p) for p in label_paths]
-        for i, path in enumerate(label_paths):
-            for table, base in zip(self._absolute, self._bases, strict=False):
-                table.setdefault(_resolved(path, [base])[0], i)
-            if self._parts[i]:
-                self._by_name.setdefault(self._parts[i][-1], []).append(i)
-
-    def match(self, path: str, *, base_dir: str) -> tuple[int | None, str]:
-        """(label index, rule) with rule exact/suffix/basename, or (None, why).
-
-        Two relative paths written alike always match as "exact": both also resolve against the
-        current directory.
-        """
-        for resolved in _resolved(path, [base_dir, os.getcwd()]):
-            for table in self._absolute:
-                if resolved in table:
-                    return table[resolved], "exact"
-        parts = _split(path)
-        if not parts:
-            return None, "unlabelled"
-        candidates = self._by_name.get(parts[-1], [])
-        if len(candidates) == 1:
-            return candidates[0], "basename"
-        if not candidates:
-            return None, "unlabelled"
-        depth = {i: _common_tail(parts, self._parts[i]) for i in candidates}
-        best = max(depth.values())
-        winners = [i for i, d in depth.items() if d == best]
-        if best >= 2 and len(winners) == 1:
-            return winners[0], "suffix"
-        return None, "ambiguous"
-
-    def align(self, records: dict[str, Any], *, base_dir: str, what: str,
-              ) -> tuple[dict[int, Any], MatchReport]:
-        """Map each record to its label index; the report lists what did not match."""
-        report = MatchReport()
-        found: dict[int, Any] = {}
-        for path, value in records.items():
-            index, rule = self.match(path, base_dir=base_dir)
-            if index is None:
-                (report.ambiguous if rule == "ambiguous" else report.unlabelled).append(path)
-                continue
-            if index in found:
-                report.duplicates.append(path)
-                continue
-            found[index] = value
-            report.matched_by[rule] += 1
-        if report.ambiguous:
-            warnings.warn(f"{what}: {len(report.ambiguous)} record(s) share a file name with "
-                          f"several labelled images and were not matched (e.g. "
-                          f"{report.ambiguous[0]!r}); use paths relative to the labels file",
-                          stacklevel=2)
-        return found, report
-
-
-def _common_tail(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
-        n += 1
-    return n
