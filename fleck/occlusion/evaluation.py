@@ -30,7 +30,13 @@ NAMED_FILLS = ("grey", "mean", "blur")
 
 @dataclass(frozen=True)
 class OcclusionDefaults:
-    """Defaults of the occlusion machinery (presentation and speed choices, not detector rules)."""
+    """Defaults of the occlusion machinery (presentation and speed choices, not detector rules).
+
+    Examples
+    --------
+    >>> DEFAULTS.window, DEFAULTS.stride, DEFAULTS.fill
+    (64, 3, (128, 128, 128))
+    """
 
     window: int = 64  # Compton 2016: 64 x 64 window
     stride: int = 3  # Compton 2016: 3 px stride (~22,500 evaluations on 512 x 512)
@@ -77,6 +83,12 @@ class OcclusionMap:
         Description of the fill used (occlude variant).
     elapsed : float
         Wall-clock seconds.
+
+    Examples
+    --------
+    >>> result = occlusion_map(np.zeros((8, 8, 3), np.uint8), lambda im: 0.5, window=4, stride=4)
+    >>> result.positions, result.map.shape, result.summary()["base_score"]
+    (4, (8, 8), 0.5)
     """
 
     map: np.ndarray

@@ -14,6 +14,22 @@ __all__ = ["window_starts", "coverage_counts", "window_sums"]
 def window_starts(length: int, window: int, stride: int) -> np.ndarray:
     """Top-left corners along one axis; the last window always touches the far border.
 
+    Parameters
+    ----------
+    length : int
+        Image side in pixels.
+    window : int
+        Window side (clamped to ``length``).
+    stride : int
+        Step between corners.
+
+    Returns
+    -------
+    int64 ndarray
+        Corners, increasing; the last is ``length - window``.
+
+    Examples
+    --------
     >>> window_starts(10, 4, 3).tolist()
     [0, 3, 6]
     >>> window_starts(10, 4, 4).tolist()
@@ -31,7 +47,26 @@ def window_starts(length: int, window: int, stride: int) -> np.ndarray:
 
 def coverage_counts(shape: tuple[int, int], row_starts: np.ndarray, col_starts: np.ndarray,
                     window_hw: tuple[int, int]) -> np.ndarray:
-    """Number of windows covering each pixel (a grid of windows: rows x columns factorise)."""
+    """Number of windows covering each pixel (a grid of windows: rows x columns factorise).
+
+    Parameters
+    ----------
+    shape : (rows, cols)
+        Image size.
+    row_starts, col_starts : int ndarrays
+        Window corners (:func:`window_starts`).
+    window_hw : (int, int)
+        Window height and width.
+
+    Returns
+    -------
+    (rows, cols) int64 ndarray
+
+    Examples
+    --------
+    >>> coverage_counts((4, 4), window_starts(4, 2, 1), window_starts(4, 2, 1), (2, 2))[0].tolist()
+    [1, 2, 2, 1]
+    """
     rows = _axis_counts(shape[0], row_starts, window_hw[0])
     cols = _axis_counts(shape[1], col_starts, window_hw[1])
     return np.outer(rows, cols)
@@ -50,6 +85,27 @@ def window_sums(shape: tuple[int, int], row_starts: np.ndarray, col_starts: np.n
 
     Each window adds its value to a rectangle; done with a 2-D difference array (four corner
     updates per window, then two cumulative sums), so the cost is O(windows + pixels).
+
+    Parameters
+    ----------
+    shape : (rows, cols)
+        Image size.
+    row_starts, col_starts : int ndarrays
+        Window corners.
+    window_hw : (int, int)
+        Window height and width.
+    values : (len(row_starts), len(col_starts)) array
+        One value per window.
+
+    Returns
+    -------
+    (rows, cols) float64 ndarray
+
+    Examples
+    --------
+    >>> starts = window_starts(3, 2, 1)
+    >>> window_sums((3, 3), starts, starts, (2, 2), np.ones((2, 2)))[1].tolist()
+    [2.0, 4.0, 2.0]
     """
     height, width = shape
     wh, ww = window_hw

@@ -27,6 +27,28 @@ def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
     ------
     ImportError
         When Dask's ``distributed`` is not installed (naming the extra to install).
+
+    Parameters
+    ----------
+    batches : iterator of list of str
+        Tasks, consumed lazily (at most ``in_flight_per_worker`` per Dask thread pending).
+    collector : Collector
+        Receives every finished record.
+    stop : Stop
+        Ctrl-C state: stop submitting, then abandon what runs.
+    config : FleckConfig
+        Detector configuration.
+    overlays : str, optional
+        Overlay folder (on the workers' file system).
+    scheduler : str or distributed.Client
+        ``tcp://host:8786``, or a client (left open).
+    started : callable
+        Called once tasks are submitted.
+
+    Examples
+    --------
+    >>> from fleck.scan import scan
+    >>> scan(["photos"], "r.jsonl", scheduler="tcp://127.0.0.1:8786")  # doctest: +SKIP
     """
     try:
         from distributed import Client

@@ -23,7 +23,14 @@ __all__ = ["Stop", "Progress", "Collector"]
 
 
 class Stop:
-    """Ctrl-C / SIGTERM in the parent: 1st stop submitting, 2nd abandon in-flight, 3rd raise."""
+    """Ctrl-C / SIGTERM in the parent: 1st stop submitting, 2nd abandon in-flight, 3rd raise.
+
+    Examples
+    --------
+    >>> with Stop() as stop:
+    ...     stop.requested, stop.abandon
+    (False, False)
+    """
 
     def __init__(self) -> None:
         self.count = 0
@@ -56,7 +63,21 @@ class Stop:
 
 
 class Progress:
-    """tqdm on stderr (rate, ETA once the total is counted), or nothing."""
+    """tqdm on stderr (rate, ETA once the total is counted), or nothing.
+
+    Parameters
+    ----------
+    enabled : bool
+        Show a progress bar (when stderr is a terminal).
+    quiet : bool
+        Say nothing at all (:meth:`say` is silent).
+
+    Examples
+    --------
+    >>> progress = Progress(False, False)
+    >>> progress.say("fleck scan: a.jpg: not an image")  # printed on stderr
+    >>> progress.close()
+    """
 
     def __init__(self, enabled: bool, quiet: bool) -> None:
         self.bar = None
@@ -90,7 +111,15 @@ class Progress:
 
 
 class Collector:
-    """Receives finished records in the parent: writes, counts, reports."""
+    """Receives finished records in the parent: writes, counts, reports.
+
+    Parameters
+    ----------
+    results : ResultsFile
+        Where records are written.
+    progress : Progress
+        Where failures are reported and progress counted.
+    """
 
     def __init__(self, results: ResultsFile, progress: Progress) -> None:
         self.results = results

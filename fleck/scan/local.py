@@ -38,7 +38,41 @@ def _pool(jobs: int, config: FleckConfig, overlays: str | None) -> WorkerPool:
 def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
               config: FleckConfig, overlays: str | None, jobs: int,
               started: Callable[[], None], **_: object) -> None:
-    """Scan every batch on ``jobs`` local processes, handing records to ``collector``."""
+    """Scan every batch on ``jobs`` local processes, handing records to ``collector``.
+
+    Returns when every batch is written, or when ``stop`` asks for it.
+
+    Parameters
+    ----------
+    batches : iterator of list of str
+        Tasks, consumed lazily (at most ``in_flight_per_worker * jobs`` pending).
+    collector : Collector
+        Receives every finished record.
+    stop : Stop
+        Ctrl-C state: stop submitting, then abandon what runs.
+    config : FleckConfig
+        Detector configuration.
+    overlays : str, optional
+        Overlay folder.
+    jobs : int
+        Worker processes.
+    started : callable
+        Called once workers exist (the progress bar then counts the images in a thread).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fleck.config import FLECK_1996
+    >>> from fleck.scan.collect import Collector, Progress, Stop
+    >>> from fleck.scan.results import ResultsFile
+    >>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> collector = Collector(ResultsFile(out, resume=False, csv=None), Progress(False, True))
+    >>> run_local(iter([["no/such.jpg"]]), collector, stop=Stop(), config=FLECK_1996,
+    ...           overlays=None, jobs=1, started=lambda: None)
+    >>> collector.results.close()
+    >>> collector.images, collector.failed
+    (1, 1)
+    """
     limit = settings.SCAN.in_flight_per_worker * jobs
     pool = _pool(jobs, config, overlays)
     pending: dict[Future, list[str]] = {}

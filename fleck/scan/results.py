@@ -43,7 +43,20 @@ CSV_COLUMNS = _csv_columns()
 
 
 class ResultsWarning(UserWarning):
-    """A results file had a torn or unreadable line, which was skipped."""
+    """A results file had a torn or unreadable line, which was skipped.
+
+    Examples
+    --------
+    >>> import tempfile, os, warnings
+    >>> f = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> _ = open(f, "w").write("not json\\n")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     read_results(f)
+    []
+    >>> caught[0].category.__name__
+    'ResultsWarning'
+    """
 
 
 def error_record(path: str, reason: str) -> dict:
@@ -69,6 +82,16 @@ def error_record(path: str, reason: str) -> dict:
 def internal_error(err: BaseException) -> str:
     """The reason recorded for an unexpected exception (a bug costs one record, not the scan).
 
+    Parameters
+    ----------
+    err : BaseException
+        The exception a worker caught.
+
+    Returns
+    -------
+    str
+        ``"internal error: <type>: <message>"``.
+
     Examples
     --------
     >>> internal_error(KeyError("x"))
@@ -79,6 +102,15 @@ def internal_error(err: BaseException) -> str:
 
 def path_key(path: str) -> str:
     """The key under which resume compares paths: the absolute path.
+
+    Parameters
+    ----------
+    path : str
+        A path as recorded.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -93,7 +93,33 @@ _WORKER: Worker | None = None
 
 def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
                 overlays: str | None) -> None:
-    """Initializer of a local worker process: signals, one thread, watch the scan, build."""
+    """Initializer of a local worker process: signals, one thread, watch the scan, build.
+
+    The parent handles Ctrl-C; a worker ignores SIGINT, dies on SIGTERM, runs single threaded and
+    exits when the scanning process disappears.
+
+    Parameters
+    ----------
+    worker_class : type
+        :class:`Worker` (or a subclass: tests substitute one that crashes).
+    scan_pid : int
+        The scanning process, watched so that workers never outlive it.
+    config : FleckConfig
+        Detector configuration.
+    overlays : str, optional
+        Overlay folder.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fleck.parallel import WorkerPool, process_context
+    >>> pool = WorkerPool(1, process_context(), initializer=init_worker,
+    ...                   initargs=(Worker, os.getpid(), "fleck1996", None))
+    >>> record, warning = pool.submit(scan_chunk, ["no/such.jpg"]).result()[0]
+    >>> record["status"], warning
+    ('error', None)
+    >>> pool.close(abandon=False)
+    """
     global _WORKER
     # The parent handles Ctrl-C and SIGTERM for the whole scan (a terminal sends SIGINT to
     # every process of the group); a worker must finish its task, or die when terminated.
@@ -127,7 +153,22 @@ def _watch_parent(scan_pid: int) -> None:
 
 
 def scan_chunk(paths: list[str]) -> list[Item]:
-    """Task of a local worker process (after :func:`init_worker`)."""
+    """Task of a local worker process (after :func:`init_worker`).
+
+    Parameters
+    ----------
+    paths : list of str
+        The images of one task.
+
+    Returns
+    -------
+    list of (dict, str or None)
+        ``(record, warning)`` per path, in order.
+
+    Examples
+    --------
+    See :func:`init_worker`.
+    """
     assert _WORKER is not None, "worker not initialised"
     return _WORKER.scan_chunk(paths)
 
@@ -138,7 +179,31 @@ _DASK_LOCK = threading.Lock()
 
 def dask_scan_chunk(paths: list[str], config: FleckConfig,
                     overlays: str | None) -> list[Item]:
-    """Task of a Dask worker: one cached :class:`Worker` per worker process."""
+    """Task of a Dask worker: one cached :class:`Worker` per worker process.
+
+    Parameters
+    ----------
+    paths : list of str
+        The images of one task.
+    config : FleckConfig
+        Detector configuration (the cached worker is rebuilt when it changes).
+    overlays : str, optional
+        Overlay folder (on the workers' file system).
+
+    Returns
+    -------
+    list of (dict, str or None)
+        ``(record, warning)`` per path, in order.
+
+    Examples
+    --------
+    >>> import cv2
+    >>> from fleck.config import FLECK_1996
+    >>> threads = cv2.getNumThreads()
+    >>> dask_scan_chunk(["no/such.jpg"], FLECK_1996, None)[0][0]["status"]  # as a Dask worker would
+    'error'
+    >>> cv2.setNumThreads(threads)
+    """
     global _DASK_WORKER
     with _DASK_LOCK:
         if _DASK_WORKER is None or _DASK_WORKER[0] != (config, overlays):

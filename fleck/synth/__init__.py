@@ -55,6 +55,26 @@ KINDS = ("figure", *CONTROLS)
 def scene(kind: str, seed: int, **kw) -> Scene:
     """Dispatch by name: ``"figure"`` or a key of ``CONTROLS``.
 
+    Parameters
+    ----------
+    kind : str
+        ``"figure"`` or a key of :data:`CONTROLS`.
+    seed : int
+        The scene's seed.
+    **kw
+        Options of that generator (``size``, ``jpeg_quality``; figures take more).
+
+    Returns
+    -------
+    Scene
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind.
+
+    Examples
+    --------
     >>> scene("fur", 2, size=(40, 50)).category
     'fur'
     """
@@ -77,6 +97,25 @@ def generate(n: int, *, seed: int = 0, kinds: Sequence[str] | None = None,
     ``(seed, i)`` and stored in ``Scene.seed``, so ``scene(s.category, s.seed, size=...)``
     regenerates it.
 
+    Parameters
+    ----------
+    n : int
+        Number of scenes.
+    seed : int
+        Seed of the whole sequence.
+    kinds : sequence of str, optional
+        Kinds to cycle through (default: figures alternating with each control in turn).
+    size : (height, width)
+        Image size.
+    jpeg_quality : int, optional
+        Pass every image through JPEG at this quality.
+
+    Yields
+    ------
+    Scene
+
+    Examples
+    --------
     >>> [s.category for s in generate(4, size=(40, 50))]
     ['figure', 'wood', 'figure', 'bread']
     """

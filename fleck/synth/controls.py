@@ -84,6 +84,22 @@ def _oriented(fn: Callable[[tuple[int, int]], np.ndarray], shape: tuple[int, int
 def wood(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | None = None) -> Scene:
     """Wooden planks or a wooden cabinet: skin-hued, parallel grain and straight plank edges.
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "wood".
+
+    Examples
+    --------
     >>> wood(0, size=(60, 80)).category
     'wood'
     """
@@ -129,6 +145,22 @@ def wood(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | Non
 def bread(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | None = None) -> Scene:
     """Loaves and rolls (domed, crust-coloured, scored) on a cool tablecloth.
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "bread".
+
+    Examples
+    --------
     >>> bread(0, size=(60, 80)).label
     0
     """
@@ -177,6 +209,22 @@ def face_closeup(seed: int, *, size: Sequence[int] = (480, 640),
 
     ``mask`` is the facial skin (a face is skin, but it is not a figure).
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "face_closeup".
+
+    Examples
+    --------
     >>> s = face_closeup(0, size=(120, 160))
     >>> s.category, s.label, s.skin_fraction > 0.2
     ('face_closeup', 0, True)
@@ -246,6 +294,22 @@ def skin_wall(seed: int, *, size: Sequence[int] = (480, 640),
               jpeg_quality: int | None = None) -> Scene:
     """A flat peach/beige wall with slight texture, often a door frame and a floor strip.
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "skin_wall".
+
+    Examples
+    --------
     >>> skin_wall(0, size=(60, 80)).category
     'skin_wall'
     """
@@ -275,6 +339,22 @@ def skin_wall(seed: int, *, size: Sequence[int] = (480, 640),
 def fur(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | None = None) -> Scene:
     """Tan animal fur: fine oriented strands bent by a smooth flow, darker undercoat patches.
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "fur".
+
+    Examples
+    --------
     >>> fur(0, size=(60, 80)).category
     'fur'
     """
@@ -309,6 +389,22 @@ def stripes(seed: int, *, size: Sequence[int] = (480, 640),
             jpeg_quality: int | None = None) -> Scene:
     """Skin-hued parallel stripes alternating with another colour (fabric, awning, poster).
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "stripes".
+
+    Examples
+    --------
     >>> stripes(0, size=(60, 80)).category
     'stripes'
     """
@@ -335,6 +431,22 @@ def landscape(seed: int, *, size: Sequence[int] = (480, 640),
               jpeg_quality: int | None = None) -> Scene:
     """Sky, hills and grass, sometimes a tree: an ordinary safe outdoor scene.
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "landscape".
+
+    Examples
+    --------
     >>> landscape(0, size=(60, 80)).category
     'landscape'
     """
@@ -374,6 +486,22 @@ def grey(seed: int, *, size: Sequence[int] = (480, 640), jpeg_quality: int | Non
 
     The method is colour-only (spec 1.12), so this must never pass the skin filter.
 
+    Parameters
+    ----------
+    seed : int
+        Everything is drawn from a generator seeded with it (and the control's name).
+    size : (height, width)
+        Image size, at least (16, 16).
+    jpeg_quality : int, optional
+        Pass the image through JPEG at this quality.
+
+    Returns
+    -------
+    Scene
+        Label 0, category "grey".
+
+    Examples
+    --------
     >>> s = grey(0, size=(60, 80))
     >>> bool((s.image[..., 0] == s.image[..., 1]).all())
     True

@@ -41,6 +41,11 @@ class Body:
 
     Not detector thresholds: chosen so that limbs are clearly elongated ribbons (length/width
     >= 2) and a framed figure covers roughly 30-60 % of a frame with skin.
+
+    Examples
+    --------
+    >>> BODY.torso_length, Body(neck_length=0.06).neck_length
+    (0.33, 0.06)
     """
 
     head_radii: tuple[float, float] = (0.068, 0.055)   # (along the spine, across)

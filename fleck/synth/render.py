@@ -50,6 +50,13 @@ class Scene:
     limb_widths : segment name -> mean full width in pixels (figures only).
     tone : skin tone name (a key of ``TONES``) or None.
     pose, background : names of the pose and background used (figures), else None.
+
+    Examples
+    --------
+    >>> from fleck.synth import figure
+    >>> s = figure(2, size=(60, 80))
+    >>> s.label, s.category, s.mask.shape
+    (1, 'figure', (60, 80))
     """
 
     image: np.ndarray
@@ -149,6 +156,19 @@ def _jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     """JPEG bytes of an RGB image (deterministic for a given OpenCV build).
 
+    Parameters
+    ----------
+    rgb : (M, N, 3) uint8 ndarray
+        RGB image.
+    quality : int
+        JPEG quality, 1-100.
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
     >>> encode_jpeg(np.zeros((8, 8, 3), np.uint8))[:2]
     b'\\xff\\xd8'
     """

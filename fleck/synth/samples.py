@@ -37,6 +37,12 @@ def sample_scenes() -> list[tuple[str, Scene]]:
     -------
     list of (str, Scene)
         24 figures, then two scenes of each control.
+
+    Examples
+    --------
+    >>> scenes = sample_scenes()
+    >>> len(scenes), sum(s.label for _, s in scenes)
+    (40, 24)
     """
     tones, poses = list(TONES), POSES
     out = []
@@ -92,6 +98,18 @@ def write_samples(out_dir: str | os.PathLike) -> list[str]:
 
 def main(argv: list[str] | None = None, *, default: str | os.PathLike = "data_samples") -> int:
     """``python -m fleck.synth [OUT_DIR]``: write the sample set (default ``./data_samples``).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[OUT_DIR]`` (default: ``sys.argv[1:]``); ``--help`` prints the usage.
+    default : path
+        The folder written when no OUT_DIR is given.
+
+    Returns
+    -------
+    int
+        The exit status (0).
 
     Examples
     --------
