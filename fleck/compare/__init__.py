@@ -39,7 +39,16 @@ DEFAULT_SETTINGS = CompareSettings()  # frozen: one shared default is safe
 
 @dataclass(frozen=True)
 class CompareResult:
-    """What :func:`compare` wrote: the metrics dict (as in metrics.json) and the file paths."""
+    """What :func:`compare` wrote: the metrics dict (as in metrics.json) and the file paths.
+
+    Examples
+    --------
+    See :func:`compare`.
+
+    >>> CompareResult(metrics={}, outdir="r", files={"index.html": "r/index.html"},
+    ...               dataset=None).index_html
+    'r/index.html'
+    """
 
     metrics: dict
     outdir: str
@@ -65,6 +74,55 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
     Gallery overlays are re-drawn with the configuration each fleck record names
     (``default_config`` for records that name none); ``metrics.json`` lists those names under
     ``fleck_configurations``.
+
+    Parameters
+    ----------
+    labels : LabelSet or path
+        Ground truth (:func:`read_labels`).
+    fleck : FleckResults or path
+        fleck's results (:func:`read_fleck_results`).
+    cnn : mapping of str to CnnScores or path
+        Each CNN's scores by name (:func:`read_cnn_scores`); a CNN cannot be called ``fleck``.
+    outdir : path
+        Report folder (created).
+    settings : CompareSettings
+        Thresholds, bootstrap and gallery settings.
+    overlays : bool
+        Draw fleck's overlays beside the gallery thumbnails.
+    nudenet_classes : sequence of str, optional
+        NudeNet classes that count as NSFW, for NudeNet files.
+    inputs : dict, optional
+        Extra entries for ``inputs`` in metrics.json.
+    default_config : str
+        The configuration that draws the overlays of records naming none.
+
+    Returns
+    -------
+    CompareResult
+
+    Raises
+    ------
+    ValueError
+        When no labelled image has results from every detector.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, "labels.csv"), "w").write(
+    ...     "path,label\\n" + "".join(f"{i}.jpg,{i % 2}\\n" for i in range(6)))
+    >>> _ = open(os.path.join(d, "r.jsonl"), "w").write("".join(json.dumps(
+    ...     {"path": f"{i}.jpg", "status": "ok", "score": s, "decision": s >= 0.5,
+    ...      "threshold": 0.5}) + "\\n" for i, s in enumerate([0.1, 0.8, 0.6, 0.4, 0.2, 0.9])))
+    >>> _ = open(os.path.join(d, "cnn.csv"), "w").write(
+    ...     "path,score\\n" + "".join(f"{i}.jpg,{(i % 2) * 0.9}\\n" for i in range(6)))
+    >>> result = compare(os.path.join(d, "labels.csv"), os.path.join(d, "r.jsonl"),
+    ...                  {"cnn": os.path.join(d, "cnn.csv")}, outdir=os.path.join(d, "report"),
+    ...                  settings=CompareSettings(n_bootstrap=0), overlays=False)
+    >>> result.metrics["coverage"]["evaluated"], result.metrics["detectors"][0]["recall"]["value"]
+    (6, 0.6666666666666666)
+    >>> sorted(os.listdir(result.outdir))[:3]
+    ['index.html', 'metrics.csv', 'metrics.json']
     """
     from fleck import __version__
     from fleck.compare import metrics as M

@@ -31,7 +31,13 @@ __all__ = ["CompareSettings", "Dataset", "build_dataset", "OperatingPoint", "ope
 
 @dataclass(frozen=True)
 class CompareSettings:
-    """Choices of the comparison (not detector thresholds), with why."""
+    """Choices of the comparison (not detector thresholds), with why.
+
+    Examples
+    --------
+    >>> CompareSettings(n_bootstrap=0).default_threshold
+    0.5
+    """
 
     default_threshold: float = 0.5      # the conventional cut-off of a probability output
     n_bootstrap: int = 1000             # enough for stable 95 % percentile intervals
@@ -43,7 +49,14 @@ class CompareSettings:
 
 @dataclass
 class Dataset:
-    """The evaluated images (aligned arrays), in labels-file order."""
+    """The evaluated images (aligned arrays), in labels-file order.
+
+    Examples
+    --------
+    >>> ds = _example_dataset()
+    >>> len(ds), int(ds.y.sum()), sorted(ds.cnn)
+    (6, 3, ['cnn'])
+    """
 
     paths: list[str]
     files: list[str | None]
@@ -58,9 +71,49 @@ class Dataset:
         return len(self.paths)
 
 
+def _example_dataset() -> Dataset:
+    """Six images, one CNN: the tiny dataset of this module's examples."""
+    y = np.array([True, True, True, False, False, False])
+    fleck = np.array([0.9, 0.6, 0.2, 0.7, 0.1, 0.3])
+    return Dataset(paths=[f"{i}.jpg" for i in range(6)], files=[None] * 6, y=y,
+                   categories=["a", "a", "b", "b", "a", "b"], fleck_score=fleck,
+                   fleck_decision=fleck >= 0.5,
+                   fleck_records=[{"threshold": 0.5} for _ in range(6)],
+                   cnn={"cnn": np.array([0.8, 0.4, 0.7, 0.2, 0.6, 0.1])})
+
+
 def build_dataset(labels: LabelSet, fleck: FleckResults, cnns: dict[str, CnnScores],
                   ) -> tuple[Dataset, dict]:
-    """Match every source to the labels; return the evaluated images and the coverage report."""
+    """Match every source to the labels; return the evaluated images and the coverage report.
+
+    Parameters
+    ----------
+    labels : LabelSet
+        Ground truth.
+    fleck : FleckResults
+        fleck's records.
+    cnns : dict of str to CnnScores
+        Each CNN's scores.
+
+    Returns
+    -------
+    dataset : Dataset
+        The images with a label, an ok fleck record and every CNN's score.
+    coverage : dict
+        What was matched, missing, unlabelled or ambiguous, per source.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fleck.compare.readers import CnnScores, FleckResults, LabelSet
+    >>> labels = LabelSet("labels.csv", ("a.jpg", "b.jpg"), np.array([True, False]), (None, None))
+    >>> fleck = FleckResults("r.jsonl", {"a.jpg": {"path": "a.jpg", "score": 0.9,
+    ...                                            "decision": True}}, {"b.jpg": "not an image"})
+    >>> cnn = CnnScores("s.csv", "csv", {"a.jpg": 0.7, "b.jpg": 0.1})
+    >>> ds, coverage = build_dataset(labels, fleck, {"cnn": cnn})
+    >>> ds.paths, coverage["evaluated"], coverage["fleck"]["failed_labelled"]
+    (['a.jpg'], 1, 1)
+    """
     matcher = PathMatcher(labels.paths, base_dir=labels.base_dir)
     fleck_found, fleck_report = matcher.align(fleck.records, base_dir=fleck.base_dir,
                                               what=f"fleck results {fleck.source}")
@@ -123,7 +176,14 @@ def _existing_file(label_path: str, label_base: str, record_path: str, record_ba
 
 @dataclass(frozen=True)
 class OperatingPoint:
-    """One binary detector: a name, its threshold and its predictions on the dataset."""
+    """One binary detector: a name, its threshold and its predictions on the dataset.
+
+    Examples
+    --------
+    >>> points, _ = operating_points(_example_dataset(), CompareSettings())
+    >>> [p.key for p in points]
+    ['fleck', 'cnn@0.5', 'cnn@match_recall', 'cnn@match_fpr']
+    """
 
     key: str            # e.g. "fleck", "open_nsfw@0.5"
     detector: str
@@ -133,7 +193,28 @@ class OperatingPoint:
 
 
 def operating_points(ds: Dataset, settings: CompareSettings) -> tuple[list[OperatingPoint], dict]:
-    """fleck's decision and every CNN's thresholds; also the threshold table for the JSON."""
+    """fleck's decision and every CNN's thresholds; also the threshold table for the JSON.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The evaluated images.
+    settings : CompareSettings
+        ``default_threshold`` of the CNNs.
+
+    Returns
+    -------
+    points : list of OperatingPoint
+        fleck's decision, then each CNN at ``default_threshold``, ``match_recall``, ``match_fpr``.
+    thresholds : dict
+        The chosen thresholds per detector (and fleck's recall and FPR), for metrics.json.
+
+    Examples
+    --------
+    >>> _, thresholds = operating_points(_example_dataset(), CompareSettings())
+    >>> thresholds["cnn"]
+    {'0.5': 0.5, 'match_recall': 0.7, 'match_fpr': 0.4}
+    """
     thresholds = {r.get("threshold") for r in ds.fleck_records}
     fleck_threshold = thresholds.pop() if len(thresholds) == 1 else None
     points = [OperatingPoint("fleck", "fleck", "decision", fleck_threshold, ds.fleck_decision)]
@@ -161,7 +242,35 @@ def _interval(value, ci: dict) -> dict:
 
 def metric_table(y: np.ndarray, points: list[OperatingPoint], scores: dict[str, np.ndarray],
                  settings: CompareSettings) -> tuple[list[dict], dict]:
-    """Rows (one per operating point) and curve metrics (one per score), with bootstrap CIs."""
+    """Rows (one per operating point) and curve metrics (one per score), with bootstrap CIs.
+
+    Parameters
+    ----------
+    y : bool ndarray
+        Labels (True = NSFW).
+    points : list of OperatingPoint
+        Binary detectors.
+    scores : dict of str to ndarray
+        Continuous scores, for ROC AUC and average precision.
+    settings : CompareSettings
+        Bootstrap resamples, seed and confidence.
+
+    Returns
+    -------
+    rows : list of dict
+        Counts and rates (value, low, high) per operating point.
+    curves : dict
+        ``roc_auc`` and ``average_precision`` (value, low, high) per score.
+
+    Examples
+    --------
+    >>> ds = _example_dataset()
+    >>> points, _ = operating_points(ds, CompareSettings())
+    >>> rows, curves = metric_table(ds.y, points[:1], {"fleck": ds.fleck_score},
+    ...                             CompareSettings(n_bootstrap=0))
+    >>> rows[0]["tp"], rows[0]["recall"]["value"], curves["fleck"]["roc_auc"]["value"]
+    (2, 0.6666666666666666, 0.6666666666666667)
+    """
     boot = M.bootstrap_intervals(y, predictions={p.key: p.predictions for p in points},
                                  scores=scores, n_resamples=settings.n_bootstrap,
                                  seed=settings.seed, confidence=settings.confidence)
@@ -184,7 +293,27 @@ def metric_table(y: np.ndarray, points: list[OperatingPoint], scores: dict[str, 
 
 
 def mcnemar_table(y: np.ndarray, points: list[OperatingPoint]) -> list[dict]:
-    """McNemar's exact test for every pair of binary detectors from different detectors."""
+    """McNemar's exact test for every pair of binary detectors from different detectors.
+
+    Parameters
+    ----------
+    y : bool ndarray
+        Labels.
+    points : list of OperatingPoint
+        Binary detectors; pairs of one detector at two thresholds are left out.
+
+    Returns
+    -------
+    list of dict
+        ``a``, ``b`` and the test's counts and p-value per pair.
+
+    Examples
+    --------
+    >>> ds = _example_dataset()
+    >>> points, _ = operating_points(ds, CompareSettings())
+    >>> [(row["a"], row["b"]) for row in mcnemar_table(ds.y, points)][:2]
+    [('fleck', 'cnn@0.5'), ('fleck', 'cnn@match_recall')]
+    """
     out = []
     for a, b in itertools.combinations(points, 2):
         if a.detector == b.detector:
@@ -194,7 +323,27 @@ def mcnemar_table(y: np.ndarray, points: list[OperatingPoint]) -> list[dict]:
 
 
 def evaluate(ds: Dataset, settings: CompareSettings = CompareSettings()) -> dict:
-    """Every number of the report as one JSON-able dict (see module docstring)."""
+    """Every number of the report as one JSON-able dict (see module docstring).
+
+    Parameters
+    ----------
+    ds : Dataset
+        The evaluated images.
+    settings : CompareSettings
+        Thresholds and bootstrap settings.
+
+    Returns
+    -------
+    dict
+        ``thresholds``, ``detectors``, ``curves``, ``mcnemar``, ``categories`` (the same tables per
+        category) and ``disagreements`` (indices; :func:`disagreements`).
+
+    Examples
+    --------
+    >>> tables = evaluate(_example_dataset(), CompareSettings(n_bootstrap=0))
+    >>> sorted(tables["categories"]), len(tables["detectors"])
+    (['a', 'b'], 4)
+    """
     points, thresholds = operating_points(ds, settings)
     scores = {"fleck": ds.fleck_score, **ds.cnn}
     rows, curves = metric_table(ds.y, points, scores, settings)
@@ -219,6 +368,25 @@ def disagreements(ds: Dataset, settings: CompareSettings) -> dict:
     For each CNN (at ``default_threshold``): ``fleck_only`` (fleck yes, CNN no, lowest CNN score
     first) and ``cnn_only`` (the reverse, highest CNN score first). For every detector: false
     positives by decreasing score and false negatives by increasing score.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The evaluated images.
+    settings : CompareSettings
+        ``default_threshold`` of the CNNs.
+
+    Returns
+    -------
+    dict
+        ``pairs`` (per CNN: ``fleck_only``, ``cnn_only``) and ``errors`` (per detector:
+        ``false_positives``, ``false_negatives``), lists of dataset indices.
+
+    Examples
+    --------
+    >>> found = disagreements(_example_dataset(), CompareSettings())
+    >>> found["pairs"]["cnn"]["fleck_only"], found["errors"]["fleck"]["false_positives"]
+    ([3, 1], [3])
     """
     def order(mask, key):
         index = np.nonzero(mask)[0]

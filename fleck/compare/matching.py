@@ -34,7 +34,15 @@ def _resolved(path: str, bases: Sequence[str]) -> list[str]:
 
 @dataclass
 class MatchReport:
-    """How one results file's records met the labels: lists for the report, counts by rule."""
+    """How one results file's records met the labels: lists for the report, counts by rule.
+
+    Examples
+    --------
+    >>> m = PathMatcher(["a/x.jpg"], base_dir="/data")
+    >>> found, report = m.align({"/elsewhere/x.jpg": 0.5, "y.jpg": 0.1}, base_dir="/", what="s")
+    >>> found, report.to_dict()["matched_by"], report.unlabelled
+    ({0: 0.5}, {'basename': 1}, ['y.jpg'])
+    """
 
     matched_by: Counter = field(default_factory=Counter)
     unlabelled: list[str] = field(default_factory=list)
@@ -51,6 +59,15 @@ class MatchReport:
 class PathMatcher:
     """Find the label row a results record refers to.
 
+    Parameters
+    ----------
+    label_paths : sequence of str
+        The labels file's paths, as written.
+    base_dir : str
+        The labels file's folder (relative label paths are relative to it).
+
+    Examples
+    --------
     >>> m = PathMatcher(["pos/a.jpg", "neg/a.jpg", "neg/b.jpg"], base_dir="/data")
     >>> m.match("/data/pos/a.jpg", base_dir="/elsewhere")
     (0, 'exact')

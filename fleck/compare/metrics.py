@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["METRIC_NAMES", "CURVE_METRIC_NAMES", "Counts", "confusion_counts", "binary_metrics",
            "roc_curve", "precision_recall_curve", "roc_auc", "average_precision",
@@ -38,7 +39,13 @@ CURVE_METRIC_NAMES = ("roc_auc", "average_precision")
 
 @dataclass(frozen=True)
 class Counts:
-    """Confusion counts (floats when sample weights were used)."""
+    """Confusion counts (floats when sample weights were used).
+
+    Examples
+    --------
+    >>> Counts(tp=3, fp=1, tn=5, fn=1).rates()["precision"]
+    0.75
+    """
 
     tp: float
     fp: float
@@ -107,9 +114,25 @@ def _as_weights(sample_weight, n: int) -> np.ndarray:
     return w
 
 
-def confusion_counts(y_true, y_pred, *, sample_weight=None) -> Counts:
+def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike, *,
+                     sample_weight: ArrayLike | None = None) -> Counts:
     """Confusion counts of binary predictions.
 
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    y_pred : array_like of bool or 0/1
+        Predictions.
+    sample_weight : array_like, optional
+        One weight per image (the bootstrap's resampling counts).
+
+    Returns
+    -------
+    Counts
+
+    Examples
+    --------
     >>> confusion_counts([1, 0, 1, 0], [1, 1, 0, 0])
     Counts(tp=1.0, fp=1.0, tn=1.0, fn=1.0)
     """
@@ -122,8 +145,29 @@ def confusion_counts(y_true, y_pred, *, sample_weight=None) -> Counts:
     return Counts(tp=float(cells[3]), fp=float(cells[1]), tn=float(cells[0]), fn=float(cells[2]))
 
 
-def binary_metrics(y_true, y_pred, *, sample_weight=None) -> dict[str, float | None]:
-    """Precision, recall, F1, FPR and accuracy of binary predictions (``None`` when undefined)."""
+def binary_metrics(y_true: ArrayLike, y_pred: ArrayLike, *,
+                   sample_weight: ArrayLike | None = None) -> dict[str, float | None]:
+    """Precision, recall, F1, FPR and accuracy of binary predictions (``None`` when undefined).
+
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    y_pred : array_like of bool or 0/1
+        Predictions.
+    sample_weight : array_like, optional
+        One weight per image (the bootstrap's resampling counts).
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall``, ``f1``, ``fpr``, ``accuracy`` (float or None).
+
+    Examples
+    --------
+    >>> binary_metrics([1, 1, 0, 0], [1, 0, 0, 0])["recall"]
+    0.5
+    """
     return confusion_counts(y_true, y_pred, sample_weight=sample_weight).rates()
 
 
@@ -182,12 +226,29 @@ def _cumulative(y_true, score, sample_weight) -> tuple[np.ndarray, np.ndarray, n
     return sorted_scores.thresholds, tps, fps
 
 
-def roc_curve(y_true, score, *, sample_weight=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc_curve(y_true: ArrayLike, score: ArrayLike, *, sample_weight: ArrayLike | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False-positive rates, true-positive rates and thresholds, from ``(0, 0)`` at ``+inf``.
 
     Every distinct score is a threshold (no points are dropped). Raises ValueError when
     ``y_true`` holds a single class, because one of the rates is then undefined.
 
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    score : array_like of float
+        Continuous scores; a prediction is positive when ``score >= threshold``.
+    sample_weight : array_like, optional
+        One weight per image (the bootstrap's resampling counts).
+
+    Returns
+    -------
+    fpr, tpr, thresholds : float ndarrays
+        One point per distinct score, as ``sklearn.metrics.roc_curve(drop_intermediate=False)``.
+
+    Examples
+    --------
     >>> fpr, tpr, thr = roc_curve([0, 1], [0.2, 0.9])
     >>> fpr.tolist(), tpr.tolist()
     ([0.0, 0.0, 1.0], [0.0, 1.0, 1.0])
@@ -198,12 +259,29 @@ def roc_curve(y_true, score, *, sample_weight=None) -> tuple[np.ndarray, np.ndar
     return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]], np.r_[np.inf, thresholds]
 
 
-def precision_recall_curve(y_true, score, *, sample_weight=None
+def precision_recall_curve(y_true: ArrayLike, score: ArrayLike, *,
+                           sample_weight: ArrayLike | None = None
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and thresholds in increasing-threshold order, ending at ``(1, 0)``.
 
     Same layout as ``sklearn.metrics.precision_recall_curve``. Raises ValueError without positives.
 
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    score : array_like of float
+        Continuous scores; a prediction is positive when ``score >= threshold``.
+    sample_weight : array_like, optional
+        One weight per image (the bootstrap's resampling counts).
+
+    Returns
+    -------
+    precision, recall, thresholds : float ndarrays
+        As ``sklearn.metrics.precision_recall_curve``.
+
+    Examples
+    --------
     >>> p, r, t = precision_recall_curve([0, 1], [0.2, 0.9])
     >>> p.tolist(), r.tolist(), t.tolist()
     ([0.5, 1.0, 1.0], [1.0, 1.0, 0.0], [0.2, 0.9])
@@ -218,22 +296,79 @@ def precision_recall_curve(y_true, score, *, sample_weight=None
             thresholds[::-1].copy())
 
 
-def roc_auc(y_true, score, *, sample_weight=None) -> float | None:
-    """Area under the ROC curve (ties count half); ``None`` with a single class."""
+def roc_auc(y_true: ArrayLike, score: ArrayLike, *,
+            sample_weight: ArrayLike | None = None) -> float | None:
+    """Area under the ROC curve (ties count half); ``None`` with a single class.
+
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    score : array_like of float
+        Continuous scores; a prediction is positive when ``score >= threshold``.
+    sample_weight : array_like, optional
+        One weight per image (the bootstrap's resampling counts).
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> roc_auc([0, 1, 0, 1], [0.2, 0.9, 0.4, 0.4])
+    0.875
+    """
     return _roc_auc_from_counts(*_cumulative(y_true, score, sample_weight)[1:])
 
 
-def average_precision(y_true, score, *, sample_weight=None) -> float | None:
-    """Average precision, sklearn's step definition; ``None`` without positives."""
+def average_precision(y_true: ArrayLike, score: ArrayLike, *,
+                      sample_weight: ArrayLike | None = None) -> float | None:
+    """Average precision, sklearn's step definition; ``None`` without positives.
+
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    score : array_like of float
+        Continuous scores; a prediction is positive when ``score >= threshold``.
+    sample_weight : array_like, optional
+        One weight per image (the bootstrap's resampling counts).
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> average_precision([0, 1, 1], [0.1, 0.9, 0.5])
+    1.0
+    """
     return _average_precision_from_counts(*_cumulative(y_true, score, sample_weight)[1:])
 
 
-def threshold_for_recall(y_true, score, target_recall: float | None) -> float | None:
+def threshold_for_recall(y_true: ArrayLike, score: ArrayLike,
+                         target_recall: float | None) -> float | None:
     """The highest threshold whose recall (``score >= threshold``) is at least ``target_recall``.
 
     Candidates are the distinct scores, so the lowest score (recall 1) always qualifies.
     ``None`` when there are no positives or no target.
 
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    score : array_like of float
+        Continuous scores; a prediction is positive when ``score >= threshold``.
+    target_recall : float or None
+        The recall to reach (None gives None).
+
+    Returns
+    -------
+    float or None
+        A score value; None without positives or target.
+
+    Examples
+    --------
     >>> threshold_for_recall([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.5)
     0.8
     >>> threshold_for_recall([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.6)
@@ -248,13 +383,31 @@ def threshold_for_recall(y_true, score, target_recall: float | None) -> float | 
     return float(thresholds[np.argmax(reaches)])
 
 
-def threshold_for_fpr(y_true, score, target_fpr: float | None) -> float | None:
+def threshold_for_fpr(y_true: ArrayLike, score: ArrayLike,
+                      target_fpr: float | None) -> float | None:
     """The lowest threshold whose false-positive rate is at most ``target_fpr``.
 
     That is the most permissive threshold (highest recall) that does not exceed the target. When
     even the highest score gives too many false positives, the threshold is just above the highest
     score (nothing predicted positive, FPR 0). ``None`` without negatives or target.
 
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels (True = positive, NSFW).
+    score : array_like of float
+        Continuous scores; a prediction is positive when ``score >= threshold``.
+    target_fpr : float or None
+        The false-positive rate not to exceed (None gives None).
+
+    Returns
+    -------
+    float or None
+        A score value (or ``inf`` when even the top score is a negative's); None without
+        negatives or target.
+
+    Examples
+    --------
     >>> threshold_for_fpr([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.5)
     0.3
     >>> threshold_for_fpr([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.0)
@@ -271,7 +424,7 @@ def threshold_for_fpr(y_true, score, target_fpr: float | None) -> float | None:
     return float(thresholds[within[-1]])
 
 
-def bootstrap_intervals(y_true, *, predictions: Mapping[str, np.ndarray] | None = None,
+def bootstrap_intervals(y_true: ArrayLike, *, predictions: Mapping[str, np.ndarray] | None = None,
                         scores: Mapping[str, np.ndarray] | None = None,
                         n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
                         ) -> dict[str, dict[str, dict[str, float | int | None]]]:
@@ -286,6 +439,28 @@ def bootstrap_intervals(y_true, *, predictions: Mapping[str, np.ndarray] | None 
     ``precision, recall, f1, fpr, accuracy`` for ``predictions`` and ``roc_auc,
     average_precision`` for ``scores``.
 
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels.
+    predictions : mapping of str to ndarray, optional
+        Binary detectors: intervals of precision, recall, F1, FPR and accuracy.
+    scores : mapping of str to ndarray, optional
+        Continuous scores: intervals of ROC AUC and average precision.
+    n_resamples : int
+        Bootstrap resamples (0: every interval is None).
+    seed : int
+        Seed of the resampling.
+    confidence : float
+        Coverage of the percentile interval.
+
+    Returns
+    -------
+    dict
+        ``{name: {metric: {"low": float or None, "high": float or None}}}``.
+
+    Examples
+    --------
     >>> r = bootstrap_intervals([0, 1, 0, 1], predictions={"a": [0, 1, 1, 1]}, n_resamples=50)
     >>> sorted(r["a"])
     ['accuracy', 'f1', 'fpr', 'precision', 'recall']
@@ -334,12 +509,27 @@ def bootstrap_intervals(y_true, *, predictions: Mapping[str, np.ndarray] | None 
     return out
 
 
-def mcnemar_exact(y_true, pred_a, pred_b) -> dict[str, float | int]:
+def mcnemar_exact(y_true: ArrayLike, pred_a: ArrayLike,
+                  pred_b: ArrayLike) -> dict[str, float | int]:
     """McNemar's exact test: two-sided binomial test (p = 1/2) on the discordant pairs.
 
     ``a_only_correct`` counts images that detector A gets right and B wrong, ``b_only_correct``
     the reverse. With no discordant pair the p-value is 1.
 
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels.
+    pred_a, pred_b : array_like of bool or 0/1
+        The two detectors' predictions on the same images.
+
+    Returns
+    -------
+    dict
+        ``a_only_correct``, ``b_only_correct``, ``p_value`` (and the counts it rests on).
+
+    Examples
+    --------
     >>> r = mcnemar_exact([1] * 10, [1, 1] + [0] * 8, [0, 0] + [1] * 8)
     >>> r["a_only_correct"], r["b_only_correct"], round(r["p_value"], 6)
     (2, 8, 0.109375)
@@ -357,8 +547,26 @@ def mcnemar_exact(y_true, pred_a, pred_b) -> dict[str, float | int]:
             "p_value": min(1.0, p_value)}
 
 
-def summarise(y_true, y_pred) -> dict[str, object]:
-    """Counts and rates of binary predictions in one JSON-able dict."""
+def summarise(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, object]:
+    """Counts and rates of binary predictions in one JSON-able dict.
+
+    Parameters
+    ----------
+    y_true : array_like of bool or 0/1
+        Labels.
+    y_pred : array_like of bool or 0/1
+        Predictions.
+
+    Returns
+    -------
+    dict
+        The confusion counts and :func:`binary_metrics`.
+
+    Examples
+    --------
+    >>> summarise([1, 0], [1, 1])["fp"], summarise([1, 0], [1, 1])["precision"]
+    (1, 0.5)
+    """
     counts = confusion_counts(y_true, y_pred)
     return {**counts.to_dict(), **counts.rates()}
 

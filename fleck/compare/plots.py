@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fleck.compare import metrics as M
 
@@ -44,10 +45,37 @@ def _finish(fig, ax, path, fleck_point, legend_loc: str, **labels) -> str:
     return os.fspath(path)
 
 
-def plot_roc(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
+def plot_roc(y: ArrayLike, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
              fleck_point: tuple[float, float] | None = None,
              cnn_points: dict[str, tuple[float, float]] | None = None) -> str:
-    """Write a ROC plot to ``path``; points are ``(fpr, recall)``. Returns the path."""
+    """Write a ROC plot to ``path``; points are ``(fpr, recall)``. Returns the path.
+
+    Parameters
+    ----------
+    y : array_like of bool
+        Labels.
+    scores : dict of str to ndarray
+        One curve per detector (``"fleck"`` drawn in its own style).
+    path : path
+        Output image (PNG).
+    fleck_point : (float, float), optional
+        fleck's operating point (fpr, recall), drawn as a star.
+    cnn_points : dict of str to (float, float), optional
+        Each CNN's point at its default threshold (fpr, recall).
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "roc.png")
+    >>> y = np.array([True, False, True, False])
+    >>> plot_roc(y, {"fleck": np.array([0.9, 0.2, 0.6, 0.4])}, path) == path
+    True
+    """
     fig, ax = _figure()
     y = np.asarray(y, dtype=bool)
     if y.any() and (~y).any():
@@ -63,10 +91,37 @@ def plot_roc(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
                    ylabel="recall", title="ROC (circles: CNNs at their default threshold)")
 
 
-def plot_pr(y, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
+def plot_pr(y: ArrayLike, scores: dict[str, np.ndarray], path: str | os.PathLike, *,
             fleck_point: tuple[float, float] | None = None,
             cnn_points: dict[str, tuple[float, float]] | None = None) -> str:
-    """Write a precision-recall plot to ``path``; points are ``(recall, precision)``."""
+    """Write a precision-recall plot to ``path``; points are ``(recall, precision)``.
+
+    Parameters
+    ----------
+    y : array_like of bool
+        Labels.
+    scores : dict of str to ndarray
+        One curve per detector (``"fleck"`` drawn in its own style).
+    path : path
+        Output image (PNG).
+    fleck_point : (float, float), optional
+        fleck's operating point (recall, precision), drawn as a star.
+    cnn_points : dict of str to (float, float), optional
+        Each CNN's point at its default threshold (recall, precision).
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "pr.png")
+    >>> y = np.array([True, False, True, False])
+    >>> plot_pr(y, {"fleck": np.array([0.9, 0.2, 0.6, 0.4])}, path) == path
+    True
+    """
     fig, ax = _figure()
     y = np.asarray(y, dtype=bool)
     if y.any():

@@ -58,7 +58,15 @@ _FALSE = {"0", "sfw", "false", "no", "negative"}
 # --------------------------------------------------------------------------------------- labels
 @dataclass(frozen=True)
 class LabelSet:
-    """Ground truth: image paths as written in the file, labels (True = NSFW), categories."""
+    """Ground truth: image paths as written in the file, labels (True = NSFW), categories.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = LabelSet("data/labels.csv", ("a.jpg",), np.array([True]), (None,))
+    >>> len(labels), labels.base_dir.endswith("data")
+    (1, True)
+    """
 
     source: str
     paths: tuple[str, ...]
@@ -76,6 +84,24 @@ class LabelSet:
 def parse_label(value: Any, where: str) -> bool:
     """A label value as a bool (True = NSFW); ValueError naming ``where`` otherwise.
 
+    Parameters
+    ----------
+    value : str, int, float or bool
+        1/0, nsfw/sfw, true/false, yes/no, positive/negative (any case).
+    where : str
+        Where the value was read (for the error message).
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+
+    Examples
+    --------
     >>> parse_label("NSFW", "row 2"), parse_label(0, "row 3")
     (True, False)
     """
@@ -96,6 +122,29 @@ def read_labels(path: str | os.PathLike) -> LabelSet:
     """Read ``path,label[,category]`` rows from a CSV (with header) or JSON Lines file.
 
     Identical duplicate rows are merged; a path labelled both ways is an error.
+
+    Parameters
+    ----------
+    path : path
+        The labels file.
+
+    Returns
+    -------
+    LabelSet
+
+    Raises
+    ------
+    ValueError
+        For a row without path or label, a bad label, or no rows at all.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> f = os.path.join(tempfile.mkdtemp(), "labels.csv")
+    >>> _ = open(f, "w").write("path,label,category\\na.jpg,nsfw,beach\\nb.jpg,0,\\n")
+    >>> labels = read_labels(f)
+    >>> labels.paths, labels.labels.tolist(), labels.categories
+    (('a.jpg', 'b.jpg'), [True, False], ('beach', None))
     """
     source = os.fspath(path)
     text = Path(source).read_text(encoding="utf-8-sig")
@@ -143,7 +192,13 @@ def _label_header(first: list[str]) -> bool:
 # ------------------------------------------------------------------------------ fleck results
 @dataclass(frozen=True)
 class FleckResults:
-    """Records of ``fleck scan``: ok records by path, failures by path (path -> reason)."""
+    """Records of ``fleck scan``: ok records by path, failures by path (path -> reason).
+
+    Examples
+    --------
+    >>> FleckResults("r.jsonl", {}, {"a.jpg": "not an image"}).failures
+    {'a.jpg': 'not an image'}
+    """
 
     source: str
     records: dict[str, dict]
@@ -159,6 +214,30 @@ def read_fleck_results(path: str | os.PathLike) -> FleckResults:
 
     Error records, and ok records without a usable score or decision, become failures (listed,
     never dropped). A line that is not JSON is an error naming the line.
+
+    Parameters
+    ----------
+    path : path
+        The results file.
+
+    Returns
+    -------
+    FleckResults
+
+    Raises
+    ------
+    ValueError
+        For a line that is not a JSON object, or a record without a path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> f = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> _ = open(f, "w").write('{"path": "a.jpg", "status": "ok", "score": 0.7, "decision": true}'
+    ...                        '\\n{"path": "b.jpg", "status": "error", "error": "truncated"}\\n')
+    >>> results = read_fleck_results(f)
+    >>> list(results.records), results.failures
+    (['a.jpg'], {'b.jpg': 'truncated'})
     """
     source = os.fspath(path)
     text = Path(source).read_text(encoding="utf-8")
@@ -181,7 +260,13 @@ def read_fleck_results(path: str | os.PathLike) -> FleckResults:
 # --------------------------------------------------------------------------------- CNN scores
 @dataclass(frozen=True)
 class CnnScores:
-    """One CNN's scores by path (in [0, 1]); ``problems`` lists records that gave no score."""
+    """One CNN's scores by path (in [0, 1]); ``problems`` lists records that gave no score.
+
+    Examples
+    --------
+    >>> CnnScores("s.csv", "csv", {"a.jpg": 0.2}).scores["a.jpg"]
+    0.2
+    """
 
     source: str
     format: str
@@ -197,6 +282,28 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
                     nudenet_classes: Sequence[str] | None = None) -> CnnScores:
     """Read one CNN's results file; ``format`` is one of :data:`CNN_FORMATS` or None (detect).
 
+    Parameters
+    ----------
+    path : path
+        The CNN's results file.
+    format : str, optional
+        One of :data:`CNN_FORMATS`; detected from the fields when None.
+    nudenet_classes : sequence of str, optional
+        NudeNet classes that count as NSFW (default
+        :data:`fleck.cnn.NUDENET_EXPOSED_CLASSES`).
+
+    Returns
+    -------
+    CnnScores
+        Records that give no score are listed in ``problems``, not dropped silently.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format, an unreadable file, or a score outside [0, 1].
+
+    Examples
+    --------
     >>> import tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "s.csv")
     >>> _ = open(f, "w").write("path,sfw,nsfw\\na.jpg,0.9,0.1\\n")

@@ -35,13 +35,47 @@ def _json_default(value: Any):
 
 
 def write_json(report: dict, path: str) -> None:
+    """Write the metrics as JSON (metrics.json): NaN refused, numpy values converted.
+
+    Parameters
+    ----------
+    report : dict
+        The metrics of :func:`fleck.compare.compare`.
+    path : str
+        Output file.
+
+    Examples
+    --------
+    >>> import json, os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.json")
+    >>> write_json({"n": np.int64(3)}, path)
+    >>> json.load(open(path))
+    {'n': 3}
+    """
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=1, default=_json_default, allow_nan=False)
         fh.write("\n")
 
 
 def csv_rows(report: dict) -> list[dict]:
-    """One row per (scope, operating point); curve metrics repeated on their detector's rows."""
+    """One row per (scope, operating point); curve metrics repeated on their detector's rows.
+
+    Parameters
+    ----------
+    report : dict
+        The metrics of :func:`fleck.compare.compare`.
+
+    Returns
+    -------
+    list of dict
+        ``scope``, ``category``, ``detector``, ``operating_point``, ``threshold``, counts, and
+        each metric with ``_low`` and ``_high``.
+
+    Examples
+    --------
+    >>> csv_rows({"detectors": [], "curves": {}, "categories": {}})
+    []
+    """
     rows = []
     scopes = [("all", None, report["detectors"], report["curves"])]
     scopes += [("category", name, c["detectors"], c["curves"])
@@ -64,6 +98,23 @@ def csv_rows(report: dict) -> list[dict]:
 
 
 def write_csv(report: dict, path: str) -> None:
+    """Write :func:`csv_rows` as CSV (metrics.csv); missing values are empty cells.
+
+    Parameters
+    ----------
+    report : dict
+        The metrics of :func:`fleck.compare.compare`.
+    path : str
+        Output file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.csv")
+    >>> write_csv({"detectors": [], "curves": {}, "categories": {}}, path)
+    >>> open(path).read()
+    'scope,category,detector,operating_point\\n'
+    """
     rows = csv_rows(report)
     fields = list(rows[0]) if rows else ["scope", "category", "detector", "operating_point"]
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -82,6 +133,23 @@ class Thumbnailer:
     it), so the overlay's banner says what the caption says. A re-run that disagrees with the
     record (the file or fleck changed since the scan) is drawn, and noted under the image.
     ``drawn`` keeps each overlay's detection, by file and configuration.
+
+    Parameters
+    ----------
+    outdir : str
+        The report folder (thumbnails go to ``outdir/thumbs``).
+    size : int
+        Longest side of a thumbnail in pixels.
+    overlays : bool
+        Also draw fleck's overlay of each image.
+    default_config : str
+        The configuration of records that name none.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> Thumbnailer(tempfile.mkdtemp(), size=64).get(None)
+    (None, None, 'image file not found')
     """
 
     def __init__(self, outdir: str, *, size: int, overlays: bool = True,
@@ -297,7 +365,31 @@ def render_html(report: dict, ds: Dataset, outdir: str, settings: CompareSetting
                 thumbs: Thumbnailer | None = None) -> str:
     """The index.html text (writes the gallery thumbnails as a side effect).
 
-    ``default_config`` draws the overlays of records that name no configuration.
+    Parameters
+    ----------
+    report : dict
+        The metrics (with ``_disagreement_indices``).
+    ds : Dataset
+        The evaluated images.
+    outdir : str
+        The report folder (links are relative to it).
+    settings : CompareSettings
+        Gallery and thumbnail sizes.
+    overlays : bool
+        Draw fleck's overlays beside the thumbnails.
+    default_config : str
+        Draws the overlays of records that name no configuration.
+    thumbs : Thumbnailer, optional
+        The thumbnailer to use (default: a new one); the caller keeps what it drew.
+
+    Returns
+    -------
+    str
+        A self-contained HTML page (no scripts, nothing fetched).
+
+    Examples
+    --------
+    See :func:`fleck.compare.compare`, which writes it to ``index.html``.
     """
     cov = report["coverage"]
     thumbs = thumbs or Thumbnailer(outdir, size=settings.thumb_size, overlays=overlays,
