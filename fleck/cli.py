@@ -21,6 +21,17 @@ COMMANDS = ("skin", "detect", "occlude", "compare", "scan")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fleck`` argument parser, one sub-command per module of :mod:`fleck.commands`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["scan", "photos", "-o", "r.jsonl"]).command
+    'scan'
+    """
     parser = argparse.ArgumentParser(
         prog="fleck",
         description="Fleck-Forsyth-Bregler (1996) rule-based nudity detector.")
@@ -34,6 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``fleck ARGS``; return the exit status (see the module docstring).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``fleck`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error, 130 interrupted.
+
+    Examples
+    --------
+    >>> main(["skin", "no/such/file.jpg"])
+    1
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -50,6 +50,19 @@ NUDENET_EXPOSED_CLASSES = (
 def nudenet_score(detections: Iterable[dict], classes: Iterable[str]) -> float:
     """Highest score among detections whose class is in ``classes``; 0.0 when none.
 
+    Parameters
+    ----------
+    detections : iterable of dict
+        NudeNet detections (``class`` or ``label``, and ``score``).
+    classes : iterable of str
+        The classes that count.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> nudenet_score([{"class": "FACE_FEMALE", "score": 0.9},
     ...                {"class": "BUTTOCKS_EXPOSED", "score": 0.4}], ["BUTTOCKS_EXPOSED"])
     0.4
@@ -64,7 +77,13 @@ def nudenet_score(detections: Iterable[dict], classes: Iterable[str]) -> float:
 
 
 class CnnUnavailableError(ImportError):
-    """The optional CNN packages (or their bundled models) are not installed."""
+    """The optional CNN packages (or their bundled models) are not installed.
+
+    Examples
+    --------
+    >>> issubclass(CnnUnavailableError, ImportError)
+    True
+    """
 
 
 def _need(package: str, name: str):
@@ -200,6 +219,34 @@ def get_cnn_scorer(name: str, *, threads: int | None = None,
 
     ``classes`` applies to ``nudenet`` only. Raises :class:`CnnUnavailableError` when the extra
     is not installed.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`CNN_NAMES`.
+    threads : int, optional
+        ONNX Runtime intra-op threads (default: the runtime's, every core).
+    classes : sequence of str, optional
+        NudeNet classes that count as NSFW (default :data:`NUDENET_EXPOSED_CLASSES`).
+
+    Returns
+    -------
+    callable
+        ``image -> float``; raises :class:`fleck.ImageError` for an array that is not RGB uint8.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    CnnUnavailableError
+        Without the ``cnn`` extra (or its bundled model).
+
+    Examples
+    --------
+    >>> get_cnn_scorer("alexnet")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown CNN 'alexnet'; known: open_nsfw, nudenet
     """
     model = _model(name, threads, classes)
 
@@ -220,6 +267,33 @@ def score_paths(name: str, paths: Iterable[str], *, threads: int | None = None,
     modification time are unchanged; raw outputs are cached (NudeNet's detections, not the
     score), so changing ``classes`` needs no re-run. Files that cannot be read are left out of
     the result and recorded in ``failures`` (path -> reason) when a dict is given.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`CNN_NAMES`.
+    paths : iterable of str
+        Image files (duplicates scored once).
+    threads : int, optional
+        ONNX Runtime intra-op threads.
+    classes : sequence of str, optional
+        NudeNet classes that count as NSFW.
+    cache : path, optional
+        CSV cache of raw outputs (created, appended, compacted).
+    failures : dict, optional
+        Filled with ``path -> reason`` for files that could not be scored.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict of str to float
+        Scores of the files that could be read.
+
+    Examples
+    --------
+    >>> score_paths("open_nsfw", [])  # no file, so no model is loaded
+    {}
     """
     paths = list(dict.fromkeys(os.fspath(p) for p in paths))
     if name not in _MODELS:

@@ -27,7 +27,26 @@ __all__ = ["read_manifest", "load_pair", "ITA_BINS", "TONE_MIN_CHROMA", "TONE_HU
 
 
 def read_manifest(root: str | os.PathLike) -> list[dict[str, str]]:
-    """The rows of ``root/manifest.csv`` (dataset, image, mask, split, ...), in file order."""
+    """The rows of ``root/manifest.csv`` (dataset, image, mask, split, ...), in file order.
+
+    Parameters
+    ----------
+    root : path
+        The evaluation data folder.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> manifest = "dataset,image,mask,split\\nx,a.png,m.png,dev\\n"
+    >>> _ = open(os.path.join(root, "manifest.csv"), "w").write(manifest)
+    >>> read_manifest(root)[0]["split"]
+    'dev'
+    """
     with open(os.path.join(root, "manifest.csv"), newline="") as f:
         return list(csv.DictReader(f))
 
@@ -39,6 +58,29 @@ def load_pair(root: str | os.PathLike, row: dict) -> tuple[np.ndarray, np.ndarra
     ------
     ValueError
         If the mask's shape differs from the image's.
+
+    Parameters
+    ----------
+    root : path
+        The evaluation data folder.
+    row : dict
+        A manifest row (``image`` and ``mask`` relative to ``root``).
+
+    Returns
+    -------
+    image : (M, N, 3) uint8 ndarray
+    truth : (M, N) bool ndarray
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from PIL import Image
+    >>> root = tempfile.mkdtemp()
+    >>> Image.fromarray(np.zeros((4, 6, 3), np.uint8)).save(os.path.join(root, "a.png"))
+    >>> Image.fromarray(np.full((4, 6), 255, np.uint8)).save(os.path.join(root, "m.png"))
+    >>> image, truth = load_pair(root, {"image": "a.png", "mask": "m.png"})
+    >>> image.shape, bool(truth.all())
+    ((4, 6, 3), True)
     """
     image = np.asarray(Image.open(os.path.join(root, row["image"])).convert("RGB"))
     mask = np.asarray(Image.open(os.path.join(root, row["mask"])))
@@ -66,6 +108,20 @@ TONE_HUE_RANGE = (20.0, 90.0)
 def skin_tone(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ITA ``arctan2(L* - 50, b*)`` per pixel in degrees, and where the colour has a readable tone.
 
+    Parameters
+    ----------
+    image : (M, N, 3) uint8 ndarray
+        RGB image.
+
+    Returns
+    -------
+    ita : (M, N) float32 ndarray
+        Degrees.
+    readable : (M, N) bool ndarray
+        Chroma at least :data:`TONE_MIN_CHROMA` and hue within :data:`TONE_HUE_RANGE`.
+
+    Examples
+    --------
     >>> ita, readable = skin_tone(np.array([[[200, 150, 120], [128, 128, 128]]], np.uint8))
     >>> ita.round().tolist(), readable.tolist()
     ([[35.0, 90.0]], [[True, False]])
@@ -81,6 +137,17 @@ def skin_tone(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def ita_bin_index(ita: np.ndarray) -> np.ndarray:
     """Index into ITA_BINS per value: 0 = very light (> 55 degrees) ... 5 = dark (<= -30).
 
+    Parameters
+    ----------
+    ita : ndarray
+        ITA values in degrees.
+
+    Returns
+    -------
+    int64 ndarray
+
+    Examples
+    --------
     >>> ita_bin_index(np.array([60.0, 55.0, 0.0, -45.0])).tolist()
     [0, 1, 4, 5]
     """

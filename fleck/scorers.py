@@ -53,6 +53,18 @@ _BUILT: dict[str, ScoreFn] = {}
 def mean_brightness(image: np.ndarray) -> float:
     """A trivial score, mean pixel value / 255: handy for trying the occlusion machinery.
 
+    Parameters
+    ----------
+    image : ndarray
+        Any image (uint8 values).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
     >>> mean_brightness(np.zeros((2, 2, 3), np.uint8))
     0.0
     """
@@ -119,7 +131,29 @@ def _import_from_here(module_name: str) -> Any:
 
 
 def build_score_fn(name: str) -> ScoreFn:
-    """Build the raw score function behind ``name`` (no caching; see :func:`get_scorer`)."""
+    """Build the raw score function behind ``name`` (no caching; see :func:`get_scorer`).
+
+    Parameters
+    ----------
+    name : str
+        As for :func:`get_scorer`.
+
+    Returns
+    -------
+    callable
+        ``image -> score in [0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, import failure, or a CNN without the ``cnn`` extra.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> build_score_fn("fleck.scorers:mean_brightness")(np.zeros((2, 2, 3), np.uint8))
+    0.0
+    """
     if not isinstance(name, str) or not name:
         raise ValueError(f"scorer name must be a non-empty string, got {name!r}")
     base, _, option = name.partition(":")
@@ -139,6 +173,18 @@ class NamedScorer:
 
     Call it like the function it names. ``batched`` mirrors the underlying function's
     ``batched`` attribute (False when absent).
+
+    Parameters
+    ----------
+    name : str
+        As for :func:`get_scorer`.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> scorer = NamedScorer("fleck.scorers:mean_brightness")
+    >>> pickle.loads(pickle.dumps(scorer)) == scorer, scorer.batched
+    (True, False)
     """
 
     name: str

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 from dataclasses import dataclass
 from importlib import resources
 
@@ -48,6 +49,12 @@ class SkinTable:
     ``llr[i, j, k]`` is the value for Rg in bin i, By in bin j, I in band k; bins are
     ``step`` log units wide starting at ``rg_min`` / ``by_min``; bands are ``band`` units wide
     from 0. ``meta`` records how the table was fitted (sources, counts, smoothing).
+
+    Examples
+    --------
+    >>> table = load_table()
+    >>> table.llr.ndim, float(table.step) > 0
+    (3, True)
     """
 
     llr: np.ndarray
@@ -90,6 +97,17 @@ def _padded(table: SkinTable) -> np.ndarray:
 def encode_llr(llr: np.ndarray) -> np.ndarray:
     """Quantise LLR values (nats) to the uint8 code stored in the table file.
 
+    Parameters
+    ----------
+    llr : ndarray
+        Log-likelihood ratios in nats (clipped to :data:`LLR_RANGE`).
+
+    Returns
+    -------
+    uint8 ndarray
+
+    Examples
+    --------
     >>> encode_llr(np.array([-8.0, 0.0, 8.0])).tolist()
     [0, 128, 255]
     """
@@ -99,7 +117,23 @@ def encode_llr(llr: np.ndarray) -> np.ndarray:
 
 
 def decode_llr(code: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`encode_llr` (to within half a step, 0.031 nats)."""
+    """The inverse of :func:`encode_llr` (to within half a step, 0.031 nats).
+
+    Parameters
+    ----------
+    code : uint8 ndarray
+        Codes from :func:`encode_llr`.
+
+    Returns
+    -------
+    float32 ndarray
+        Nats.
+
+    Examples
+    --------
+    >>> decode_llr(encode_llr(np.array([-8.0, 8.0]))).tolist()
+    [-8.0, 8.0]
+    """
     low, high = LLR_RANGE
     return (code.astype(np.float32) * ((high - low) / 255.0) + low).astype(np.float32)
 
@@ -154,7 +188,25 @@ def colour_llr(pixels: np.ndarray,
 
 
 def accepted_region(config: SkinConfig | FleckConfig | str | None = None) -> dict[str, np.ndarray]:
-    """Boolean (Rg, By, band) grids of the stage-1 and stage-2 colour tests, and the bin edges."""
+    """Boolean (Rg, By, band) grids of the stage-1 and stage-2 colour tests, and the bin edges.
+
+    Parameters
+    ----------
+    config : SkinConfig, FleckConfig or name, optional
+        A table configuration (default ``fitted``).
+
+    Returns
+    -------
+    dict
+        ``stage1`` and ``stage2`` (bool, (Rg, By, band)), ``rg_edges``, ``by_edges``, ``band``.
+
+    Examples
+    --------
+    >>> region = accepted_region()
+    >>> stage1, stage2 = region["stage1"], region["stage2"]
+    >>> stage1.shape == stage2.shape, bool((stage1 <= stage2).all())  # stage 2 is more lenient
+    (True, True)
+    """
     skin = _skin_config(config)
     table = load_table(skin.colour_table)
     n_rg, n_by, _ = table.llr.shape
@@ -165,7 +217,8 @@ def accepted_region(config: SkinConfig | FleckConfig | str | None = None) -> dic
             "band": np.float32(table.band)}
 
 
-def plot_accepted_region(path, config: SkinConfig | FleckConfig | str | None = None, *,
+def plot_accepted_region(path: str | os.PathLike,
+                         config: SkinConfig | FleckConfig | str | None = None, *,
                          dpi: int = 72) -> None:
     """Draw the accepted colours in the (By, Rg) plane, one panel per intensity band.
 
@@ -178,6 +231,14 @@ def plot_accepted_region(path, config: SkinConfig | FleckConfig | str | None = N
     path : str or Path
         Where to write the figure (format from the suffix, e.g. ``.png``).
     config : the fitted configuration by default
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "region.png")
+    >>> plot_accepted_region(path, dpi=20)
+    >>> os.path.getsize(path) > 0
+    True
     """
     import matplotlib
 

@@ -30,6 +30,11 @@ class ChaiNganBox:
     """The skin box in the Cb-Cr plane (8-bit JPEG YCbCr), inclusive bounds.
 
     Provenance: Chai & Ngan (1999), section 2: "R_Cr = [133, 173], R_Cb = [77, 127]".
+
+    Examples
+    --------
+    >>> CHAI_NGAN.cr
+    (133, 173)
     """
 
     cb: tuple[int, int] = (77, 127)
@@ -42,6 +47,11 @@ class KovacDaylight:
 
     Provenance: Kovac, Peer & Solina (2003), section 2.1: R > 95, G > 40, B > 20,
     max{R, G, B} - min{R, G, B} > 15, ``|R - G| > 15``, R > G, R > B.
+
+    Examples
+    --------
+    >>> KOVAC.red_min, KovacDaylight(red_min=100).red_min
+    (95, 100)
     """
 
     red_min: int = 95

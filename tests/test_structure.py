@@ -155,3 +155,48 @@ def test_min_constraints_pin_the_pyproject_floors():
     assert len(floors) >= 8 and set(floors) == set(pins)
     for name, floor in floors.items():
         assert pins[name] == floor or pins[name].startswith(floor + "."), (name, floor, pins[name])
+
+
+# The modules whose public API follows the numpydoc standard (Parameters, Returns, Examples).
+DOCUMENTED = ("fleck.scan", "fleck.parallel", "fleck.synth", "fleck.occlusion", "fleck.compare",
+              "fleck.cnn", "fleck.scorers", "fleck.overlay", "fleck.skin_model", "fleck.evaldata",
+              "fleck.colour", "fleck.commands", "fleck.cli", "fleck.errors", "fleck.skin_rules")
+# Examples that point to another object's doctest instead of repeating it.
+EXAMPLE_ELSEWHERE = {"fleck.scan.worker.scan_chunk", "fleck.compare.report.render_html"}
+
+
+def public_objects():
+    import importlib
+    import inspect
+
+    for name in sorted(modules()):
+        if not name.startswith(DOCUMENTED) or name.rpartition(".")[2].startswith("_"):
+            continue
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == name:
+                yield f"{name}.{attr}", obj
+
+
+def test_public_functions_and_classes_have_numpydoc_sections_and_hints():
+    import inspect
+
+    problems = []
+    for name, obj in public_objects():
+        doc = inspect.getdoc(obj) or ""
+        if ">>>" not in doc and name not in EXAMPLE_ELSEWHERE:
+            problems.append(f"{name}: no example")
+        if inspect.isfunction(obj):
+            signature = inspect.signature(obj)
+            params = [p for p in signature.parameters.values() if p.name not in ("self", "cls")]
+            if params and "Parameters\n----------" not in doc:
+                problems.append(f"{name}: no Parameters section")
+            if signature.return_annotation in (inspect.Signature.empty,) or any(
+                    p.annotation is inspect.Parameter.empty for p in params
+                    if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)):
+                problems.append(f"{name}: missing type hints")
+            if signature.return_annotation not in (None, "None", inspect.Signature.empty) and \
+                    "Returns\n-------" not in doc and "Yields\n------" not in doc:
+                problems.append(f"{name}: no Returns section")
+    assert not problems, "\n".join(problems)

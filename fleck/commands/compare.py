@@ -18,7 +18,22 @@ from fleck.commands._common import add_skin_model_option
 
 __all__ = ["register", "parse_cnn_spec", "image_files", "scan_images", "run"]
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fleck compare`` to ``subparsers`` (its ``func`` is :func:`run`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers()``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fleck")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(['compare', '--labels', 'l.csv', 'x.jpg']).func is run
+    True
+    """
     from fleck.compare.readers import CNN_FORMATS
     p = subparsers.add_parser(
         "compare", help="compare fleck with CNN detectors on labelled images",
@@ -64,6 +79,24 @@ def register(subparsers) -> None:
 def parse_cnn_spec(spec: str) -> tuple[str, str, str | None]:
     """``NAME=FILE[:FORMAT]`` -> (name, file, format or None).
 
+    Parameters
+    ----------
+    spec : str
+        The value of a ``--cnn`` option.
+
+    Returns
+    -------
+    (str, str, str or None)
+        Name, file, and format when the part after the last ``:`` is one of
+        :data:`fleck.compare.readers.CNN_FORMATS` (so ``C:/x.csv`` keeps its drive).
+
+    Raises
+    ------
+    ValueError
+        Without ``NAME=`` or a file.
+
+    Examples
+    --------
     >>> parse_cnn_spec("open_nsfw=out/scores.csv:open_nsfw")
     ('open_nsfw', 'out/scores.csv', 'open_nsfw')
     >>> parse_cnn_spec("x=C:/data/s.csv")
@@ -82,6 +115,18 @@ def parse_cnn_spec(spec: str) -> tuple[str, str, str | None]:
 def image_files(paths: list[str]) -> list[str]:
     """The images ``fleck scan`` would scan under ``paths`` (one walker: :func:`find_images`).
 
+    Parameters
+    ----------
+    paths : list of str
+        Files and folders given on the command line.
+
+    Returns
+    -------
+    list of str
+        Files as given, then the images found under folders, in walk order.
+
+    Examples
+    --------
     >>> image_files([])
     []
     """
@@ -91,7 +136,30 @@ def image_files(paths: list[str]) -> list[str]:
 
 
 def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None) -> None:
-    """Write fleck's results for ``paths`` to ``out`` (JSON Lines, `fleck scan`'s schema)."""
+    """Write fleck's results for ``paths`` to ``out`` (JSON Lines, `fleck scan`'s schema).
+
+    Parameters
+    ----------
+    paths : list of str
+        Files and folders.
+    out : str
+        Results file (overwritten).
+    config : str
+        Skin model (configuration) name.
+    jobs : int, optional
+        Worker processes (default: every core).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from PIL import Image
+    >>> folder = tempfile.mkdtemp()
+    >>> Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(os.path.join(folder, "a.png"))
+    >>> scan_images([folder], out=os.path.join(folder, "r.jsonl"), config="fleck1996", jobs=1)
+    >>> from fleck.scan import read_results
+    >>> [r["status"] for r in read_results(os.path.join(folder, "r.jsonl"))]
+    ['ok']
+    """
     from fleck.scan import scan
 
     scan(paths, out=out, config=config, jobs=jobs, quiet=True, overwrite=True)
@@ -118,6 +186,26 @@ def _f(value) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fleck compare`` with parsed arguments; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`register` built.
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error.
+
+    Examples
+    --------
+    :func:`fleck.cli.main` parses the arguments and calls it:
+
+    >>> from fleck.cli import main
+    >>> main(["compare", "--labels", "l.csv"])
+    2
+    """
     from fleck.cnn import CNN_NAMES, CnnUnavailableError, score_paths
     from fleck.compare import CompareSettings, compare
     from fleck.compare.readers import CnnScores, read_cnn_scores, read_labels

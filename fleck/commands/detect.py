@@ -32,6 +32,21 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fleck detect`` to ``subparsers`` (its ``func`` is :func:`run`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers()``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fleck")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(['detect', 'x.jpg']).func is run
+    True
+    """
     parser = subparsers.add_parser(
         "detect", help="decide per image whether it shows a body plan, and say why",
         description="Run the whole detector (skin filter, segments, grouper, decision) on each "
@@ -51,6 +66,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fleck detect`` with parsed arguments; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`register` built.
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error.
+
+    Examples
+    --------
+    :func:`fleck.cli.main` parses the arguments and calls it:
+
+    >>> from fleck.cli import main
+    >>> main(["detect", "no/such/file.jpg"])
+    1
+    """
     from fleck.detector import Detector
     from fleck.overlay import draw, overlay_path
 

@@ -22,6 +22,21 @@ CLI_STRIDE = 8  # the post's 3 px means ~7x more evaluations; 8 px is a quick fi
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fleck occlude`` to ``subparsers`` (its ``func`` is :func:`run`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers()``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fleck")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(['occlude', 'x.jpg']).func is run
+    True
+    """
     parser = subparsers.add_parser(
         "occlude", help="occlusion-sensitivity heat map of a detector on one image",
         description="Slide a square window over IMAGE and map how the model's score responds "
@@ -61,7 +76,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_fill(text: str) -> str | tuple[int, ...]:
-    """``'grey'``/``'mean'``/``'blur'`` or ``'R,G,B'`` -> a fill for :func:`occlusion_map`."""
+    """``'grey'``/``'mean'``/``'blur'`` or ``'R,G,B'`` -> a fill for :func:`occlusion_map`.
+
+    Parameters
+    ----------
+    text : str
+        The value of ``--fill``.
+
+    Returns
+    -------
+    str or tuple of int
+
+    Raises
+    ------
+    ValueError
+        For anything else, or values outside 0-255.
+
+    Examples
+    --------
+    >>> parse_fill("blur"), parse_fill("255,0,0")
+    ('blur', (255, 0, 0))
+    """
     if text in NAMED_FILLS or text == "gray":
         return text
     try:
@@ -75,14 +110,52 @@ def parse_fill(text: str) -> str | tuple[int, ...]:
 
 
 def npy_paths(output: Path, models: list[str]) -> dict[str, Path]:
-    """Where each model's raw map goes: ``map.npy``, or ``map.<model>.npy`` for several."""
+    """Where each model's raw map goes: ``map.npy``, or ``map.<model>.npy`` for several.
+
+    Parameters
+    ----------
+    output : Path
+        The figure's path (``-o``).
+    models : list of str
+        The ``--model`` names, in order.
+
+    Returns
+    -------
+    dict of str to Path
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> npy_paths(Path("map.png"), ["fleck"])
+    {'fleck': PosixPath('map.npy')}
+    >>> npy_paths(Path("map.png"), ["fleck", "my.mod:fn"])["my.mod:fn"]
+    PosixPath('map.my_mod_fn.npy')
+    """
     if len(models) == 1:
         return {models[0]: output.with_suffix(".npy")}
     return {m: output.with_suffix(f".{re.sub(r'[^A-Za-z0-9_-]+', '_', m)}.npy") for m in models}
 
 
 def default_jobs(model: str, jobs: int | None) -> int:
-    """``--jobs`` as given, else 1 for a CNN (ONNX Runtime threads itself), else every CPU."""
+    """``--jobs`` as given, else 1 for a CNN (ONNX Runtime threads itself), else every CPU.
+
+    Parameters
+    ----------
+    model : str
+        A ``--model`` name.
+    jobs : int, optional
+        ``--jobs`` as given.
+
+    Returns
+    -------
+    int
+        For :func:`fleck.occlusion.occlusion_map` (0 = one process per CPU).
+
+    Examples
+    --------
+    >>> default_jobs("open_nsfw", None), default_jobs("fleck", None), default_jobs("fleck", 3)
+    (1, 0, 3)
+    """
     from fleck.scorers import CNN_MODELS
 
     if jobs is not None:
@@ -91,6 +164,26 @@ def default_jobs(model: str, jobs: int | None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fleck occlude`` with parsed arguments; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`register` built.
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error.
+
+    Examples
+    --------
+    :func:`fleck.cli.main` parses the arguments and calls it:
+
+    >>> from fleck.cli import main
+    >>> main(["occlude", "no/such/file.jpg"])
+    2
+    """
     from fleck.loading import load_image
     from fleck.occlusion import occlusion_map, save_occlusion_figure
     from fleck.scorers import get_scorer

@@ -46,6 +46,21 @@ example:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fleck scan`` to ``subparsers`` (its ``func`` is :func:`run`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers()``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fleck")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(['scan', 'x', '-o', 'r.jsonl']).func is run
+    True
+    """
     parser = subparsers.add_parser(
         "scan", help="run the detector over files and folders, writing results.jsonl",
         description=DESCRIPTION, epilog=EPILOG,
@@ -80,6 +95,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fleck scan`` with parsed arguments; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`register` built.
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error.
+
+    Examples
+    --------
+    :func:`fleck.cli.main` parses the arguments and calls it:
+
+    >>> from fleck.cli import main
+    >>> main(["scan", "no/such/folder", "-o", "r.jsonl"])
+    2
+    """
     from fleck.scan import SCAN, scan
 
     summary = scan(args.paths, args.output, config=args.skin_model, jobs=args.jobs,
@@ -99,6 +134,18 @@ def run(args: argparse.Namespace) -> int:
 def resume_command(args: argparse.Namespace) -> str:
     """The command that finishes an interrupted scan: the same options, with ``--resume``.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The interrupted scan's arguments.
+
+    Returns
+    -------
+    str
+        A shell command line (arguments quoted where needed).
+
+    Examples
+    --------
     >>> args = argparse.Namespace(paths=["photos", "my dir"], output="r.jsonl", jobs=2, csv=None,
     ...                           overlays=None, skin_model="kapur", scheduler=None, chunk=None,
     ...                           quiet=False)

@@ -31,6 +31,21 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fleck skin`` to ``subparsers`` (its ``func`` is :func:`run`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers()``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fleck")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(['skin', 'x.jpg']).func is run
+    True
+    """
     parser = subparsers.add_parser(
         "skin", help="skin maps: a mask PNG per image and the skin fraction",
         description="Run the skin filter (spec section 1) on each IMAGE, print its skin fraction "
@@ -46,6 +61,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fleck skin`` with parsed arguments; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`register` built.
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error.
+
+    Examples
+    --------
+    :func:`fleck.cli.main` parses the arguments and calls it:
+
+    >>> from fleck.cli import main
+    >>> main(["skin", "no/such/file.jpg"])
+    1
+    """
     from fleck.loading import load
     from fleck.skin import skin_filter
 

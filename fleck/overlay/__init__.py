@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -37,10 +38,14 @@ from fleck.overlay.marks import (
 from fleck.overlay.style import STYLE, DrawStyle
 from fleck.overlay.text import _draw_text, headline
 
+if TYPE_CHECKING:
+    from fleck.detector import Detection
+    from fleck.loading import Source
+
 __all__ = ["draw", "overlay_path", "DrawStyle", "STYLE", "headline"]
 
 
-def draw(detection, image, *, width: int | None = None, legend: bool = True,
+def draw(detection: Detection, image: Source, *, width: int | None = None, legend: bool = True,
          show_skin: bool = True, style: DrawStyle = STYLE) -> np.ndarray:
     """Draw ``detection`` over ``image``: skin map, spines, limbs, groups, decision and legend.
 

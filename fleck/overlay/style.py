@@ -21,7 +21,13 @@ Colour = tuple[int, int, int]
 
 @dataclass(frozen=True)
 class DrawStyle:
-    """Colours (RGB) and proportions of the overlay: presentation choices, not detector settings."""
+    """Colours (RGB) and proportions of the overlay: presentation choices, not detector settings.
+
+    Examples
+    --------
+    >>> DrawStyle(spine=(255, 0, 255)).spine, STYLE.group
+    ((255, 0, 255), (40, 225, 70))
+    """
 
     spine: Colour = (255, 45, 45)
     """Segment spines: red, as in the paper's figures."""

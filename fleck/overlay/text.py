@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,12 +18,27 @@ import numpy as np
 from fleck.overlay.marks import _dot, _tint
 from fleck.overlay.style import _ONE, _RULE_NAMES, _SHIFT, STYLE, Colour, DrawStyle
 
+if TYPE_CHECKING:
+    from fleck.detector import Detection
+
 __all__ = ["headline"]
 
 
-def headline(detection) -> tuple[str, str]:
+def headline(detection: Detection) -> tuple[str, str]:
     """The banner's two lines: the verdict with score and rule, and a shortened reason.
 
+    Parameters
+    ----------
+    detection : Detection
+        Its decision, score, rule and reason are used.
+
+    Returns
+    -------
+    (str, str)
+        The headline and a second line (empty when the reason fits the first).
+
+    Examples
+    --------
     >>> from types import SimpleNamespace as NS
     >>> headline(NS(decision=False, score=0.14, rule=None,
     ...             reason="skin covers 16.0 % of the image (< 30 %)"))

@@ -119,6 +119,17 @@ class Collector:
         Where records are written.
     progress : Progress
         Where failures are reported and progress counted.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fleck.scan.results import ResultsFile, error_record
+    >>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+    >>> collector = Collector(ResultsFile(out, resume=False, csv=None), Progress(False, True))
+    >>> collector.add([(error_record("a.jpg", "not an image"), None)])
+    >>> collector.results.close()
+    >>> collector.images, collector.failed
+    (1, 1)
     """
 
     def __init__(self, results: ResultsFile, progress: Progress) -> None:
