@@ -390,13 +390,13 @@ def test_unreadable_file(tmp_path):
 
 
 def test_permission_error_is_named(tmp_path, monkeypatch):
-    import fleck.loading
+    import fleck.loading.decode
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     path = _write(tmp_path, "locked.png", _encode(_pattern(), "PNG"))
-    monkeypatch.setattr(fleck.loading, "open", refuse, raising=False)
+    monkeypatch.setattr(fleck.loading.decode, "open", refuse, raising=False)
     _raises(path, str(path), "permission denied")
 
 
