@@ -29,13 +29,11 @@ Matching the paths of these files to each other: :mod:`fleck.compare.matching`
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,13 +42,22 @@ import numpy as np
 
 from fleck.cnn import NUDENET_EXPOSED_CLASSES, nudenet_score
 from fleck.compare.matching import MatchReport, PathMatcher
+from fleck.compare.rows import (
+    PATH_KEYS,
+    _csv_rows,
+    _is_number,
+    _jsonl_objects,
+    _looks_like_json,
+    _path_of,
+    _present,
+    _Skip,
+)
 
 __all__ = ["CNN_FORMATS", "PATH_KEYS", "LabelSet", "parse_label", "read_labels", "FleckResults",
            "read_fleck_results", "CnnScores", "read_cnn_scores", "MatchReport", "PathMatcher",
            "nudenet_score"]
 
 CNN_FORMATS = ("csv", "jsonl", "open_nsfw", "nudenet", "clarifai")
-PATH_KEYS = ("path", "image", "file", "filename", "image_path")
 _TRUE = {"1", "nsfw", "true", "yes", "positive"}
 _FALSE = {"0", "sfw", "false", "no", "negative"}
 
@@ -336,10 +343,6 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
     return CnnScores(source=source, format=detected, scores=scores, problems=problems)
 
 
-class _Skip(Exception):
-    """A record that yields no score: listed as a problem, the rest of the file is read."""
-
-
 def _score_of(row: dict, fmt: str, classes: frozenset[str], where: str) -> float:
     if fmt in ("csv", "jsonl"):
         return _unit(row.get("score"), "score", where)
@@ -370,14 +373,6 @@ def _score_of(row: dict, fmt: str, classes: frozenset[str], where: str) -> float
             return 1.0 - _unit(concepts["sfw"], "concept sfw", where)
         raise _Skip(f"{where}: no concept named nsfw or sfw")
     raise ValueError(f"unknown CNN format {fmt!r}")
-
-
-def _present(value: Any) -> bool:
-    return value is not None and str(value).strip() != ""
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _unit(value: Any, name: str, where: str) -> float:
@@ -472,49 +467,5 @@ def _clarifai_row(output: dict, where: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ file parsing
-def _looks_like_json(text: str) -> bool:
-    stripped = text.lstrip()
-    return stripped.startswith("{") or stripped.startswith("[")
 
 
-def _jsonl_objects(text: str, source: str) -> Iterable[tuple[int, dict]]:
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{source} line {line_no}: not JSON ({err.msg})") from None
-        if not isinstance(obj, dict):
-            raise ValueError(f"{source} line {line_no}: expected a JSON object")
-        yield line_no, obj
-
-
-def _csv_rows(text: str, source: str, has_header) -> Iterable[tuple[int, dict]]:
-    reader = csv.reader(io.StringIO(text))
-    rows = [(i, r) for i, r in enumerate(reader, start=1) if any(c.strip() for c in r)]
-    if not rows:
-        return
-    first = rows[0][1]
-    if has_header(first):
-        header = [c.strip().lower() for c in first]
-        body = rows[1:]
-    else:
-        header = ["path", "label", "category"][:len(first)]
-        body = rows
-    for row_no, values in body:
-        if len(values) > len(header):
-            raise ValueError(f"{source} row {row_no}: {len(values)} fields, header has "
-                             f"{len(header)} (quote paths that contain commas)")
-        yield row_no, {h: v.strip() for h, v in zip(header, values, strict=False)}
-
-
-def _path_of(row: dict, where: str) -> str:
-    for key in PATH_KEYS:
-        value = row.get(key)
-        if value is not None and str(value).strip():
-            return str(value).strip()
-    if "_clarifai" in row:  # an output without input id: a problem record, not a broken file
-        raise _Skip(f"{where}: no image path (no input metadata path, image url or id)")
-    raise ValueError(f"{where}: no image path (expected a `path` field, got "
-                     f"{', '.join(map(str, row)) or 'nothing'})")

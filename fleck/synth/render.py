@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -348,3 +348,48 @@ def _render_parts(parts: list[_Part], shape: tuple[int, int], light: np.ndarray,
     return shade, cover, owner, zbuf
 
 
+# Skin-hued materials (RGB): all fall inside the stage-1 boxes of spec 1.7 (see spec 1.13).
+WOOD_COLOURS = ((200, 150, 90), (185, 130, 80), (165, 108, 66), (215, 168, 115), (150, 95, 60))
+CRUST_COLOURS = ((190, 120, 60), (200, 140, 75), (170, 104, 52), (210, 155, 90))
+WALL_COLOURS = ((225, 180, 140), (212, 160, 122), (232, 192, 152), (200, 142, 104),
+                (190, 135, 100))
+FUR_COLOURS = ((190, 140, 90), (172, 122, 74), (208, 166, 116), (150, 102, 62))
+OTHER_COLOURS = ((240, 240, 235), (40, 70, 150), (50, 50, 55), (40, 120, 80), (120, 150, 190))
+
+
+def _control(category: str, seed: int, image: np.ndarray, mask: np.ndarray | None = None,
+             tone: str | None = None) -> Scene:
+    if mask is None:
+        mask = np.zeros(image.shape[:2], bool)
+    return Scene(image=image, label=0, category=category, seed=int(seed), mask=mask, tone=tone)
+
+
+def _jitter(rng: np.random.Generator, rgb: Sequence[int], amount: float = 0.06) -> np.ndarray:
+    return np.array(rgb, np.float32) * rng.uniform(1 - amount, 1 + amount, 3).astype(np.float32)
+
+
+def _streaks(rng: np.random.Generator, shape: tuple[int, int], length: int) -> np.ndarray:
+    """Fine noise smeared along the rows' direction (axis 0): grain or hair strands, ~unit std."""
+    h, w = shape
+    n = rng.standard_normal((h, w), dtype=np.float32)
+    s = cv2.blur(n, (1, max(3, length)))
+    return s / max(float(s.std()), 1e-6)
+
+
+def _warp(rng: np.random.Generator, img: np.ndarray, amount: float, blur: float) -> np.ndarray:
+    """Bend an image with a smooth random displacement field (cv2.remap)."""
+    h, w = img.shape[:2]
+    dr = _smooth_noise(rng, (h, w), blur) * np.float32(amount)
+    dc = _smooth_noise(rng, (h, w), blur) * np.float32(amount)
+    gr, gc = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(img, gc + dc, gr + dr, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _oriented(fn: Callable[[tuple[int, int]], np.ndarray], shape: tuple[int, int],
+              vertical: bool) -> np.ndarray:
+    """Call ``fn`` for an image whose structure runs down the rows, transposed if horizontal."""
+    h, w = shape
+    if vertical:
+        return fn((h, w))
+    out = fn((w, h))
+    return np.ascontiguousarray(np.swapaxes(out, 0, 1))
