@@ -7,12 +7,11 @@ are importable from here too. A prediction is positive when ``score >= threshold
 Undefined values (recall without positives, false-positive rate without negatives, precision with
 no predicted positives, an AUC with a single class) are ``None``, never an exception, never 0.
 
->>> import numpy as np
->>> y = np.array([0, 0, 1, 1]); s = np.array([0.1, 0.4, 0.35, 0.8])
->>> roc_auc(y, s)
-0.75
->>> round(average_precision(y, s), 4)
-0.8333
+>>> rates = binary_metrics([1, 1, 0, 0], [1, 0, 0, 0])
+>>> rates["precision"], rates["recall"], rates["fpr"]
+(1.0, 0.5, 0.0)
+>>> binary_metrics([0, 0], [0, 0])["recall"] is None  # no positives: recall is undefined
+True
 """
 
 from __future__ import annotations

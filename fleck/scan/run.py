@@ -124,13 +124,19 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
 
     Examples
     --------
+    A second run resumes the first: what is recorded is skipped.
+
     >>> import os, tempfile, numpy as np
     >>> from PIL import Image
     >>> folder = tempfile.mkdtemp()
-    >>> Image.fromarray(np.full((64, 80, 3), (60, 90, 160), np.uint8)).save(f"{folder}/a.png")
-    >>> summary = scan([folder], os.path.join(folder, "results.jsonl"), jobs=1)
-    >>> summary.images, summary.flagged, summary.failed, summary.exit_code
-    (1, 0, 0, 0)
+    >>> for name in ("a.png", "b.png"):
+    ...     Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(os.path.join(folder, name))
+    >>> out = os.path.join(folder, "results.jsonl")
+    >>> scan([os.path.join(folder, "a.png")], out, jobs=1).images
+    1
+    >>> again = scan([folder], out, jobs=1, resume=True)
+    >>> again.images, again.skipped
+    (1, 1)
     """
     paths = _check_paths(paths)
     config = get_config(config)
