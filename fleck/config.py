@@ -123,9 +123,11 @@ class SkinConfig:
             raise ValueError(
                 f"SkinConfig.colour_model must be 'boxes' or 'table', got {self.colour_model!r}")
         if self.intensity not in ("green", "mean"):
-            raise ValueError(f"SkinConfig.intensity must be 'green' or 'mean', got {self.intensity!r}")
+            raise ValueError("SkinConfig.intensity must be 'green' or 'mean', "
+                             f"got {self.intensity!r}")
         if self.growth not in ("density", "iterative"):
-            raise ValueError(f"SkinConfig.growth must be 'density' or 'iterative', got {self.growth!r}")
+            raise ValueError("SkinConfig.growth must be 'density' or 'iterative', "
+                             f"got {self.growth!r}")
         if self.median_window not in ("square", "disk"):
             raise ValueError(
                 f"SkinConfig.median_window must be 'square' or 'disk', got {self.median_window!r}")
@@ -237,7 +239,8 @@ KAPUR_SKIN = SkinConfig(
     stage1_boxes=((120.0, 160.0, 10.0, 60.0), (150.0, 180.0, 20.0, 80.0)),
     growth="iterative",
     intensity_range=(95.0, 240.0),
-    notes=tuple((name, "spec 1.11 Kapur variant (ProductiveRage JayKapurOptions.cs, rak001/SkinFilter): " + what) for name, what in (
+    notes=tuple((name, "spec 1.11 Kapur variant (ProductiveRage JayKapurOptions.cs, "
+                       "rak001/SkinFilter): " + what) for name, what in (
         ("intensity", "I = mean of the three log channels"),
         ("noise", "no noise term"),
         ("texture_max", "stage-1 texture <= 4.5"),
@@ -261,7 +264,7 @@ class FleckConfig:
         100_000_000, "PROPOSAL: refuse images over ~100 megapixels (decompression bombs)")
     min_size: int = param(16, "PROPOSAL: refuse images whose smaller side is under 16 px")
 
-    def replace(self, **changes: Any) -> "FleckConfig":
+    def replace(self, **changes: Any) -> FleckConfig:
         """A copy with some fields changed; ``skin=dict(...)``/``geometry=dict(...)`` update those.
 
         >>> FLECK_1996.replace(geometry={"spine_thigh": False}).geometry.spine_thigh
@@ -276,7 +279,8 @@ class FleckConfig:
 # Issue 8: Fleck's structure (colour + texture + density growth) with the colour tests replaced
 # by a table fitted on the dev split (fleck.skin_model, tools/fit_skin_model.py). The texture
 # bound is looser than 5 because 35 % of the 1996 filter's misses on pratheepan were texture
-# failures at skin boundaries (README, "Why the 1996 filter loses"); 20 was chosen on dev (12 scored the same).
+# failures at skin boundaries (README, "Why the 1996 filter loses"); 20 was chosen on dev (12
+# scored the same).
 FITTED_SKIN = SkinConfig(
     name="fitted",
     colour_model="table",
@@ -299,8 +303,9 @@ _STRICT_RULE = ("issue 8, chosen on dev by tools/fit_skin_model.py --tone-pixels
                 "with a readable tone, keeps >= 0.8 of the best bin's recall")
 FITTED_STRICT_SKIN = dataclasses.replace(
     FITTED_SKIN, name="fitted_strict", table_stage1_min=0.5, table_stage2_min=0.0,
-    notes=FITTED_SKIN.notes + (("table_stage1_min", "stage-1 colour test LLR >= 0.5; " + _STRICT_RULE),
-                               ("table_stage2_min", "stage-2 colour test LLR >= 0; " + _STRICT_RULE)))
+    notes=FITTED_SKIN.notes + (
+        ("table_stage1_min", "stage-1 colour test LLR >= 0.5; " + _STRICT_RULE),
+        ("table_stage2_min", "stage-2 colour test LLR >= 0; " + _STRICT_RULE)))
 
 FLECK_1996 = FleckConfig()
 KAPUR = FleckConfig(name="kapur", skin=KAPUR_SKIN)
@@ -311,7 +316,7 @@ CONFIGS: dict[str, FleckConfig] = {"fleck1996": FLECK_1996, "kapur": KAPUR, "fit
                                    "fitted_strict": FITTED_STRICT}
 
 
-def get_config(name_or_config: "str | FleckConfig | None") -> FleckConfig:
+def get_config(name_or_config: str | FleckConfig | None) -> FleckConfig:
     """Resolve a configuration by name or pass one through.
 
     Names are those of :data:`CONFIGS` (``'fleck1996'``, ``'kapur'``, ``'fitted'``,

@@ -107,7 +107,7 @@ class Detection:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Detection":
+    def from_dict(cls, data: dict) -> Detection:
         shape = tuple(data["mask"]["shape"])
         bits = np.frombuffer(zlib.decompress(base64.b64decode(data["mask"]["bits"])), np.uint8)
         mask = np.unpackbits(bits)[: shape[0] * shape[1]].reshape(shape).astype(bool)

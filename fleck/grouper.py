@@ -57,12 +57,12 @@ class Limb:
     proximal: int
     proximal_end: tuple[float, float]
 
-    def mapped(self, transform) -> "Limb":
+    def mapped(self, transform) -> Limb:
         """The limb with ``transform`` applied to its points (a (row, col) map)."""
         return dataclasses.replace(self, joint=transform(self.joint),
                                    proximal_end=transform(self.proximal_end))
 
-    def scaled(self, factor: float) -> "Limb":
+    def scaled(self, factor: float) -> Limb:
         return Limb(self.index, self.segments, scale_point(self.joint, factor), self.angle,
                     self.proximal, scale_point(self.proximal_end, factor))
 
@@ -74,7 +74,7 @@ class Limb:
                 "proximal_end": [float(v) for v in self.proximal_end]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Limb":
+    def from_dict(cls, data: dict) -> Limb:
         return cls(int(data["index"]), tuple(data["segments"]), tuple(data["joint"]),
                    float(data["angle"]), int(data["proximal"]), tuple(data["proximal_end"]))
 
@@ -90,11 +90,11 @@ class Group:
     point: tuple[float, float]
     coverage: float
 
-    def mapped(self, transform) -> "Group":
+    def mapped(self, transform) -> Group:
         """The group with ``transform`` applied to its point (a (row, col) map)."""
         return dataclasses.replace(self, point=transform(self.point))
 
-    def scaled(self, factor: float) -> "Group":
+    def scaled(self, factor: float) -> Group:
         return Group(self.kind, self.segments, self.limbs, scale_point(self.point, factor),
                      self.coverage)
 
@@ -104,7 +104,7 @@ class Group:
                 "point": [float(v) for v in self.point], "coverage": float(self.coverage)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Group":
+    def from_dict(cls, data: dict) -> Group:
         return cls(data["kind"], tuple(data["segments"]), tuple(data["limbs"]),
                    tuple(data["point"]), float(data["coverage"]))
 
@@ -190,7 +190,7 @@ def find_limbs(segments: tuple[Segment, ...], skin: np.ndarray,
     keep = ((seg_a != seg_b) & (gaps <= config.limb_joint_distance * np.maximum(w_a, w_b))
             & (w_a / w_b >= low) & (w_a / w_b <= high))
     best: dict[tuple[int, int], tuple[float, int, int]] = {}
-    for (i, j), gap in zip(pairs[keep].tolist(), gaps[keep].tolist()):
+    for (i, j), gap in zip(pairs[keep].tolist(), gaps[keep].tolist(), strict=True):
         a, b = candidates[i // 2], candidates[j // 2]
         key = (min(a.index, b.index), max(a.index, b.index))
         if key not in best or gap < best[key][0]:

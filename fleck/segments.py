@@ -81,11 +81,11 @@ class Segment:
         """The ribbon's four corners as a (4, 2) float array of (x, y) = (col, row)."""
         return ribbon_polygon(self.p, self.q, self.width)
 
-    def mapped(self, transform) -> "Segment":
+    def mapped(self, transform) -> Segment:
         """The segment with ``transform`` applied to both spine ends (a (row, col) map)."""
         return dataclasses.replace(self, p=transform(self.p), q=transform(self.q))
 
-    def scaled(self, factor: float) -> "Segment":
+    def scaled(self, factor: float) -> Segment:
         """The segment in an image ``factor`` times larger (pixel centres map to centres)."""
         return Segment(self.index, scale_point(self.p, factor), scale_point(self.q, factor),
                        self.width * factor, self.node_p, self.node_q, self.torso_only,
@@ -99,7 +99,7 @@ class Segment:
                 "branch_p": self.branch_p, "branch_q": self.branch_q}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Segment":
+    def from_dict(cls, data: dict) -> Segment:
         return cls(int(data["index"]), tuple(data["p"]), tuple(data["q"]), float(data["width"]),
                    int(data["node_p"]), int(data["node_q"]), bool(data.get("torso_only", False)),
                    bool(data.get("branch_p", False)), bool(data.get("branch_q", False)))
@@ -192,8 +192,8 @@ def _find_segments(mask: np.ndarray, scale: float, config: GeometryConfig,
     rows, cols = mask.shape
     tolerance = max(2.0, config.simplify_tolerance * scale)
     min_length = config.min_segment_length * scale
-    min_width, max_width = config.min_width * scale, min(config.max_width * scale,
-                                                         config.max_width_fraction * min(rows, cols))
+    min_width = config.min_width * scale
+    max_width = min(config.max_width * scale, config.max_width_fraction * min(rows, cols))
     n_branches = next_node = len(node_positions)
     segments: list[Segment] = []
     for chain, start_node, end_node in chains:

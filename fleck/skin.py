@@ -273,7 +273,7 @@ def density_growth(stage1: np.ndarray, radius: int, fraction: float) -> np.ndarr
 
 
 def iterative_growth(seed: np.ndarray, allowed: np.ndarray, iterations: int) -> np.ndarray:
-    """Kapur's growth (spec 1.11): ``iterations`` 8-neighbour dilations restricted to ``allowed``."""
+    """Kapur's growth (spec 1.11): ``iterations`` 8-neighbour dilations, kept to ``allowed``."""
     grown = seed & allowed
     kernel = np.ones((3, 3), np.uint8)
     for _ in range(iterations):
