@@ -104,29 +104,32 @@ def header(script: str, argv: list[str] | None = None) -> str:
                       *(f"| {key} | {value} |" for key, value in rows)])
 
 
-def _markers(script: str) -> tuple[str, str]:
-    return (f"<!-- begin: {script} (generated: rerun the script, do not edit) -->",
-            f"<!-- end: {script} -->")
+def _markers(name: str) -> tuple[str, str]:
+    return (f"<!-- begin: {name} (generated: rerun the script, do not edit) -->",
+            f"<!-- end: {name} -->")
 
 
 def write_block(page: Path, script: str, body: str, *, title: str = "Report",
-                argv: list[str] | None = None) -> Path:
+                argv: list[str] | None = None, block: str | None = None) -> Path:
     """Put ``body`` under a fresh header as ``script``'s block of ``page``; keep the rest.
 
     ``script`` is the path relative to the repository root (``bench/skin_accuracy.py``);
-    ``title`` is used only when the page does not exist yet.
+    ``title`` is used only when the page does not exist yet. ``block`` names the block when a
+    script writes several to one page (``"bench/geometry_eval.py --section real"``; default
+    ``script``); a block's name is matched whole, so one name may be a prefix of another.
     """
-    begin, end = _markers(script)
-    block = f"{begin}\n\n{header(script, argv)}\n\n{body.strip()}\n\n{end}"
+    name = block or script
+    begin, end = _markers(name)
+    block_text = f"{begin}\n\n{header(script, argv)}\n\n{body.strip()}\n\n{end}"
     text = page.read_text() if page.exists() else f"# {title}\n\n"
-    pattern = re.compile(re.escape(begin.split(" (")[0]) + r".*?" + re.escape(end), re.S)
+    pattern = re.compile(re.escape(f"<!-- begin: {name} (") + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
+        text = pattern.sub(lambda _: block_text, text, count=1)
     else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
+        text = text.rstrip("\n") + "\n\n" + block_text + "\n"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(text)
-    print(f"wrote {script}'s block of {page}", file=sys.stderr)
+    print(f"wrote the block {name!r} of {page}", file=sys.stderr)
     return page
 
 
