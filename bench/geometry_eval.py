@@ -876,6 +876,10 @@ def real_table(split: str, result: dict) -> list[str]:
     for key in ["all", *sets] if len(sets) > 1 else ["all"]:
         label = "Kovac RGB rule (pixels only)" + ("" if key == "all" else f": {key} only")
         lines.append(f"| {label} | {_skin_prf(rows['kovac'][key])} | – | – | – | – | – |")
+    flagged = [f"{name} {', '.join(Path(p).stem for p in per_set['all']['flagged_images'])}"
+               for name, per_set in rows["configs"].items() if per_set["all"]["flagged"]]
+    if flagged:
+        lines += ["", "Flagged photos: " + "; ".join(flagged) + "."]
     return lines + [""]
 
 
