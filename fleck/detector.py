@@ -41,9 +41,9 @@ class Detection:
 
     ``decision == (score >= threshold)``; ``label`` adds the review band below the threshold
     (``safe`` / ``review`` / ``unsafe``, see :mod:`fleck.verdict`). ``rule`` is the group type
-    that fired (None when none did) and ``reason`` says why in one line. ``mask`` is the final
-    skin map at the working resolution (``mask_at`` resizes it). ``times_ms`` maps stage ->
-    milliseconds.
+    that fired (None when none did) and ``reason`` says why in one line. ``regions()`` says
+    where the evidence lies. ``mask`` is the final skin map at the working resolution
+    (``mask_at`` resizes it). ``times_ms`` maps stage -> milliseconds.
     """
 
     decision: bool
@@ -71,6 +71,13 @@ class Detection:
         ``'safe'``."""
         return verdict_label(self.score, self.threshold, self.review_threshold)
 
+    def regions(self, config: FleckConfig | str | None = None) -> list[dict]:
+        """Groups, limbs, segments and the skin map as regions in the input image's frame, the
+        deciding group first (:func:`fleck.regions.regions`)."""
+        from fleck.regions import regions
+
+        return regions(self, config=config)
+
     def mask_at(self, shape: tuple[int, int] | None = None) -> np.ndarray:
         """The skin map resized (nearest) to ``shape``, by default the input image's size."""
         return resize_mask(self.mask, shape or self.image_size)
@@ -96,6 +103,7 @@ class Detection:
             "width": self.image_size[1], "height": self.image_size[0],
             # Provenance: fleck.get_config(config) rebuilds the configuration that decided.
             "config": self.config, "fleck_version": __version__,
+            "regions": self.regions(),
         }
 
     def to_dict(self) -> dict:
