@@ -249,14 +249,16 @@ def cover_mask(detection, what: str = "groups", shape: tuple[int, int] | None = 
 
 
 def _grow(mask: np.ndarray, margin: float) -> np.ndarray:
-    """``mask`` grown by ``margin`` pixels (Euclidean), working only around its bounding box."""
+    """``mask`` grown by ``margin`` pixels (Euclidean, within 2 %), working only around its
+    bounding box."""
     x, y, w, h = cv2.boundingRect(mask)
     pad = int(math.ceil(margin)) + 1
     top, left = max(0, y - pad), max(0, x - pad)
     bottom, right = min(mask.shape[0], y + h + pad), min(mask.shape[1], x + w + pad)
     crop = mask[top:bottom, left:right]
-    distance = cv2.distanceTransform((crop == 0).view(np.uint8), cv2.DIST_L2,
-                                     cv2.DIST_MASK_PRECISE)
+    # The 5x5 chamfer approximation of the Euclidean distance (error < 2 %) costs 1/7 of the
+    # exact transform: 1 ms against 8 ms on a 640 x 480 skin map.
+    distance = cv2.distanceTransform((crop == 0).view(np.uint8), cv2.DIST_L2, 5)
     out = mask.copy()
     out[top:bottom, left:right] = (distance <= margin).view(np.uint8)
     return out
