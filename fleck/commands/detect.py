@@ -1,9 +1,9 @@
 """``fleck detect IMAGE... [--json] [--overlay DIR]``: the body-plan decision per image.
 
-Prints one line per image: path, verdict, score and the one-line reason::
+Prints one line per image: path, verdict, score, label and the one-line reason::
 
-    photos/beach.jpg  NUDE  0.833  limb-limb girdle of segments [10, 11] covers 11.0 % ...
-    photos/wood.jpg   no    0.250  skin 100 %, 0 limbs, but no girdle or spine-thigh group
+    photos/beach.jpg  NUDE  0.833  unsafe  limb-limb girdle of segments [10, 11] covers 11.0 % ...
+    photos/wood.jpg   no    0.250  safe    skin 100 %, 0 limbs, but no girdle or spine-thigh group
 
 ``--json`` prints one JSON object per line, the record ``fleck scan`` writes
 (``{"path", "status": "ok", **Detection.summary()}``); ``--json-full`` puts the lossless
@@ -11,7 +11,10 @@ Prints one line per image: path, verdict, score and the one-line reason::
 which ``Detection.from_dict`` and ``fleck.draw`` can redraw the overlay later. ``--overlay DIR``
 writes the explained overlay of each image to ``DIR/<image path>.png`` (the image's path
 mirrored under DIR, as ``fleck scan --overlays DIR`` does: ``photos/a.jpg`` ->
-``DIR/photos/a.jpg.png``).
+``DIR/photos/a.jpg.png``). ``--masks DIR`` writes the skin map the same way (0 / 255, the
+image's size; the record's ``mask``), and ``--skin-rle`` adds the skin map's run-length encoding
+(``fleck.regions.skin_rle``) to the skin region of the record. ``--thresholds FILE`` cuts the
+score with calibrated thresholds (``label``, ``decision``).
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from fleck.commands._common import (
     Batch,
     add_config_options,
+    add_thresholds_option,
     emit,
     make_folder,
     resolve_config,
@@ -61,6 +67,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(as fleck scan --overlays does)")
     parser.add_argument("--overlay-width", type=int, metavar="PX",
                         help="width of the overlays in pixels (default: the image's)")
+    parser.add_argument("--masks", type=Path, metavar="DIR",
+                        help="write the skin map of each image (0/255, the image's size) to "
+                             "DIR/<image path>.png, as --overlay names its files")
+    parser.add_argument("--skin-rle", action="store_true",
+                        help="with --json: add the skin map as a run-length encoding (COCO's "
+                             "uncompressed layout, the image's size) to the skin region")
+    add_thresholds_option(parser)
     add_config_options(parser)
     parser.set_defaults(func=run)
 
@@ -94,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     args.json = args.json or args.json_full
     detector = Detector(resolve_config(args))
     folder = make_folder(args.overlay)
+    masks = make_folder(args.masks)
     batch = Batch("detect", args)
     for source in args.images:
         try:
@@ -103,6 +117,11 @@ def run(args: argparse.Namespace) -> int:
                 target = Path(overlay_path(source, folder))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_png(target, draw(detection, source, width=args.overlay_width))
+            mask = None
+            if masks is not None:
+                mask = Path(overlay_path(source, masks))
+                mask.parent.mkdir(parents=True, exist_ok=True)
+                write_png(mask, detection.mask_at().astype(np.uint8) * 255)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
             batch.fail(source, err)
             continue
@@ -111,10 +130,24 @@ def run(args: argparse.Namespace) -> int:
             record = {"path": source, "status": "ok", **detection.summary()}
             if target is not None:
                 record["overlay"] = str(target)
+            if mask is not None:
+                record["mask"] = str(mask)
+            if args.skin_rle:
+                add_skin_rle(record, detection)
             if args.json_full:
                 record["detection"] = detection.to_dict()
             emit(record)
         else:
             verdict = "NUDE" if detection.decision else "no  "
-            print(f"{source}  {verdict}  {detection.score:.3f}  {detection.reason}", flush=True)
+            print(f"{source}  {verdict}  {detection.score:.3f}  {detection.label:6s}  "
+                  f"{detection.reason}", flush=True)
     return batch.exit_code
+
+
+def add_skin_rle(record: dict, detection) -> None:
+    """Put the skin map's run-length encoding in the record's skin region (``rle``)."""
+    from fleck.regions import skin_rle
+
+    for region in record.get("regions", []):
+        if region["kind"] == "skin":
+            region["rle"] = skin_rle(detection.mask_at())
