@@ -147,3 +147,23 @@ def test_rle_round_trip(seed):
     assert np.array_equal(rle_decode(rle), mask)
     with pytest.raises(ValueError):
         rle_decode({"size": [shape[0] + 1, shape[1]], "counts": rle["counts"]})
+
+
+def test_detect_command_writes_masks_and_run_lengths(tmp_path, capsys):
+    from PIL import Image
+
+    from fleck.cli import main
+
+    scene, detection = decided_figure()
+    path = tmp_path / "fig.png"
+    Image.fromarray(scene.image).save(path)
+    assert main(["detect", str(path), "--json", "--masks", str(tmp_path / "m"),
+                 "--skin-rle"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    mask = np.asarray(Image.open(record["mask"])) > 127
+    assert mask.shape == SIZE and np.array_equal(mask, detection.mask_at())
+    skin = record["regions"][-1]
+    assert skin["kind"] == "skin" and np.array_equal(rle_decode(skin["rle"]), mask)
+    assert record["regions"][0] == detection.regions()[0]
+    assert main(["detect", str(path), "--json"]) == 0
+    assert "rle" not in json.loads(capsys.readouterr().out)["regions"][-1]  # never by default
