@@ -72,7 +72,7 @@ def test_segment_region_is_its_ribbon_and_scores_follow_groups():
     segments = {r["index"]: r for r in found if r["kind"] == "segment"}
     for segment in detection.segments:
         polygon = np.array(segments[segment.index]["polygon"])
-        assert polygon == pytest.approx(segment.ribbon(), abs=0.06)
+        assert polygon == pytest.approx(segment.ribbon(), abs=0.07)  # 1 + 2 decimals
     deciding = found[0]
     for index in deciding["segments"]:
         assert segments[index]["score"] >= deciding["score"]
