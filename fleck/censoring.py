@@ -19,8 +19,8 @@ sigma 28 px and pixelated in 23 px cells, and a thumbnail of the result shows th
 :func:`censor_file` writes a censored copy of an image file: same size, same format, shown the
 same way (the pixels are written in the displayed orientation, EXIF orientation applied, and
 the EXIF block is dropped because it may hold an uncensored thumbnail; the ICC colour profile
-and resolution are kept; JPEGs reuse their quantisation tables; an alpha channel is kept, made
-opaque where the image was censored). An image in which nothing is to be covered is copied
+and resolution are kept; JPEGs reuse their quantisation tables, PNGs are compressed fast (zlib
+level 1); an alpha channel is kept, made opaque where the image was censored). An image in which nothing is to be covered is copied
 unchanged. It never writes over its input.
 
 >>> import numpy as np, fleck
@@ -330,10 +330,11 @@ def censor_file(source: str | os.PathLike, output: str | os.PathLike, *, detecto
                          "another output folder")
     _check_output(source, output, overwrite)
     config = detector.config
-    # The detection fleck detect makes (same decoding, same messages for a bad file); the
-    # full-size pixels are decoded only when something is to be covered.
-    detection = detector.detect(source)
-    shape = tuple(int(v) for v in detection.image_size)
+    # Decoded once, at full size, as fleck detect decodes it: the same detection, the same
+    # messages for a bad file.
+    loaded = load(source, max_pixels=config.max_pixels, min_size=config.min_size)
+    detection = detector.detect(loaded.rgb, name=source)
+    shape = loaded.shape
     margin = default_margin(shape, style) if margin is None else float(margin)
     if only_flagged and not detection.decision:
         return Censored(detection, None, what, margin, 0.0)
@@ -341,9 +342,6 @@ def censor_file(source: str | os.PathLike, output: str | os.PathLike, *, detecto
     if not mask.any():
         _atomic(output, lambda temporary: shutil.copyfile(source, temporary))
         return Censored(detection, output, used, margin, 0.0)
-    loaded = load(source, max_pixels=config.max_pixels, min_size=config.min_size)
-    if loaded.shape != shape:
-        raise ImageError(source, f"decoded at {loaded.shape} but detected at {shape}")
     rgb = obscure(loaded.rgb, mask, mode, style=style)
     _write_like(source, output, rgb, mask)
     return Censored(detection, output, used, margin, float(mask.mean()))
@@ -420,6 +418,9 @@ def _write_like(source: str, output: str, rgb: np.ndarray, censored: np.ndarray)
         options["progressive"] = bool(info.get("progressive") or info.get("progression"))
         if "qtables" not in options:  # with the source's tables a quality would rescale them
             options["quality"] = 95
+    elif fmt == "PNG":
+        # zlib level 1: 3x faster than the default 6 on photographs, files ~15 % larger.
+        options["compress_level"] = 1
     elif fmt == "WEBP":
         options["quality"] = 90
     elif fmt == "TIFF" and info.get("compression") in _TIFF_COMPRESSIONS:

@@ -38,6 +38,7 @@ from fleck.config import CONFIGS, FLECK_1996, FleckConfig
 from fleck.decision import decide
 from fleck.grouper import Group, enabled_kinds
 from fleck.segments import Segment
+from fleck.skin import resize_mask
 
 __all__ = ["REGION_KINDS", "COVER_WHAT", "regions", "deciding_groups", "cover_polygons",
            "cover_mask", "skin_rle", "rle_decode"]
@@ -235,7 +236,13 @@ def cover_mask(detection, what: str = "groups", shape: tuple[int, int] | None = 
     src_h, src_w = (int(v) for v in detection.image_size)
     rows, cols = (src_h, src_w) if shape is None else (int(shape[0]), int(shape[1]))
     if what == "skin":
-        mask = detection.mask_at((rows, cols)).astype(np.uint8)
+        # Grown at the skin map's own (working) resolution, then enlarged: the same area as
+        # growing the enlarged map, at a fraction of the cost.
+        working = detection.mask.astype(np.uint8)
+        step = (rows + cols) / max(1, sum(working.shape))
+        if margin > 0 and working.any():
+            working = _grow(working, margin / step)
+        return resize_mask(working.astype(bool), (rows, cols))
     else:
         mask = np.zeros((rows, cols), np.uint8)
         sx, sy = cols / src_w, rows / src_h
