@@ -11,7 +11,7 @@ the figures the rule misses as it can. The script reports, per dataset, the shar
 or above the chosen value, the figures' recall there and at the decision threshold, and the
 synthetic controls' share (reported only, not used by the rule).
 
-It writes ``docs/reports/verdict_calibration.md`` and says whether the value in
+It writes ``docs/reports/verdict-calibration.md`` and says whether the value in
 ``fleck.config.VerdictConfig`` still matches (re-run it when the detector's scores change).
 Heldout data are never read.
 """
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=0.05)
     parser.add_argument("--config", choices=tuple(CONFIGS), default="fleck1996")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "reports" /
-                        "verdict_calibration.md")
+                        "verdict-calibration.md")
     args = parser.parse_args(argv)
     if not (args.data / "manifest.csv").is_file():
         print(f"no evaluation data at {args.data} (manifest.csv)", file=sys.stderr)
