@@ -20,8 +20,8 @@ sigma 28 px and pixelated in 23 px cells, and a thumbnail of the result shows th
 same way (the pixels are written in the displayed orientation, EXIF orientation applied, and
 the EXIF block is dropped because it may hold an uncensored thumbnail; the ICC colour profile
 and resolution are kept; JPEGs reuse their quantisation tables, PNGs are compressed fast (zlib
-level 1); an alpha channel is kept, made opaque where the image was censored). An image in which nothing is to be covered is copied
-unchanged. It never writes over its input.
+level 1); an alpha channel is kept, made opaque where the image was censored). An image in
+which nothing is to be covered is copied unchanged. It never writes over its input.
 
 >>> import numpy as np, fleck
 >>> image = np.full((60, 80, 3), (176, 112, 80), np.uint8)     # all skin, no body plan

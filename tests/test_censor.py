@@ -6,7 +6,7 @@ import doctest
 import io
 import json
 import os
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ from fleck.regions import cover_mask
 SIZE = (240, 320)
 
 
-@lru_cache(maxsize=None)
+@cache
 def decided():
     for seed in range(40):
         scene = synth.figure(seed, size=SIZE)
@@ -82,7 +82,8 @@ def test_strength_scales_with_image_size(mode):
     assert np.std(b_small) == pytest.approx(np.std(a), rel=0.5)
     assert np.std(b_small) < 0.5 * np.std(small)
     if mode == "pixelate":
-        cell = lambda row: np.flatnonzero(np.any(np.diff(row, axis=0) != 0, axis=1))[0] + 1
+        def cell(row):
+            return np.flatnonzero(np.any(np.diff(row, axis=0) != 0, axis=1))[0] + 1
         assert cell(b[0]) == pytest.approx(4 * cell(a[0]), abs=4)
 
 

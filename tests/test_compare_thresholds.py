@@ -14,8 +14,14 @@ import fleck.compare.thresholds as T
 from fleck import synth
 from fleck.cli import main
 from fleck.compare import CompareSettings, compare
-from fleck.compare.thresholds import (ThresholdTargets, calibrate, prevalence_weights, rates_at,
-                                      threshold_for_precision, threshold_for_recall)
+from fleck.compare.thresholds import (
+    ThresholdTargets,
+    calibrate,
+    prevalence_weights,
+    rates_at,
+    threshold_for_precision,
+    threshold_for_recall,
+)
 from fleck.verdict import read_thresholds, verdict_label
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
-from functools import lru_cache
+from functools import cache
 
 import cv2
 import numpy as np
@@ -15,12 +15,12 @@ import fleck.regions
 from fleck import synth
 from fleck.config import FLECK_1996
 from fleck.detector import Detection
-from fleck.regions import cover_mask, deciding_groups, regions, rle_decode, skin_rle
+from fleck.regions import cover_mask, deciding_groups, rle_decode, skin_rle
 
 SIZE = (240, 320)
 
 
-@lru_cache(maxsize=None)
+@cache
 def decided_figure():
     """A synthetic figure the detector decides positive, with more than one group."""
     for seed in range(40):
@@ -49,7 +49,8 @@ def test_deciding_group_first_then_groups_limbs_segments_skin():
     assert kinds.count("segment") == len(detection.segments)
     assert kinds.count("limb") == len(detection.limbs)
     assert kinds.count("group") == len(detection.groups)
-    assert kinds[-1] == "skin" and found[-1]["score"] == pytest.approx(detection.skin_fraction, abs=1e-6)
+    assert kinds[-1] == "skin"
+    assert found[-1]["score"] == pytest.approx(detection.skin_fraction, abs=1e-6)
     group_scores = [r["score"] for r in found[1:] if r["kind"] == "group"]
     assert group_scores == sorted(group_scores, reverse=True)
 

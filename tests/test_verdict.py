@@ -109,5 +109,6 @@ def test_read_thresholds_not_json(tmp_path):
 
 def test_thresholds_dataclass_is_what_apply_reads():
     t = Thresholds("fleck", unsafe=0.4, review=0.2, source="x.json")
-    d = fleck.Detector(apply_thresholds(FLECK_1996, t)).detect(synth.figure(2, size=(120, 160)).image)
+    detector = fleck.Detector(apply_thresholds(FLECK_1996, t))
+    d = detector.detect(synth.figure(2, size=(120, 160)).image)
     assert d.threshold == 0.4 and d.review_threshold == 0.2

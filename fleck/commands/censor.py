@@ -18,8 +18,15 @@ import argparse
 import os
 from pathlib import Path
 
-from fleck.commands._common import (Batch, add_config_options, add_thresholds_option, emit,
-                                    make_folder, resolve_config, unique_output)
+from fleck.commands._common import (
+    Batch,
+    add_config_options,
+    add_thresholds_option,
+    emit,
+    make_folder,
+    resolve_config,
+    unique_output,
+)
 
 __all__ = ["register", "run", "check_folders"]
 
@@ -74,9 +81,11 @@ def check_folders(out: Path, images: list[str]) -> None:
     """Refuse an output folder that is the folder of one of ``images`` (ValueError).
 
     >>> check_folders(Path("/tmp/out"), ["/tmp/in/a.jpg"])
-    >>> check_folders(Path("/tmp/in"), ["/tmp/in/a.jpg"])
-    Traceback (most recent call last):
-    ValueError: --out /tmp/in is the folder of the input /tmp/in/a.jpg; choose another folder (censored copies never go beside their originals)
+    >>> try:
+    ...     check_folders(Path("/tmp/in"), ["/tmp/in/a.jpg"])
+    ... except ValueError as err:
+    ...     print(str(err)[:48])
+    --out /tmp/in is the folder of the input /tmp/in
     """
     target = os.path.realpath(out)
     for image in images:

@@ -28,8 +28,8 @@ resamples on which the target could be reached). :func:`calibrate` returns the d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
