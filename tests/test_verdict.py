@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import json
 
+import numpy as np
 import pytest
 
 import fleck
@@ -112,3 +113,16 @@ def test_thresholds_dataclass_is_what_apply_reads():
     detector = fleck.Detector(apply_thresholds(FLECK_1996, t))
     d = detector.detect(synth.figure(2, size=(120, 160)).image)
     assert d.threshold == 0.4 and d.review_threshold == 0.2
+
+
+def test_overlay_headline_follows_a_calibrated_cut():
+    from fleck.overlay import headline
+
+    image = synth.figure(1, size=(240, 320)).image
+    plain = fleck.detect(image)
+    high = fleck.Detector(FLECK_1996.replace(verdict={"unsafe_threshold": 0.99})).detect(image)
+    assert headline(high)[0] == f"body plan {plain.score:.2f} < 0.99 (review)"
+    blue = np.full((120, 160, 3), (40, 70, 150), np.uint8)
+    low = fleck.Detector(FLECK_1996.replace(verdict={"unsafe_threshold": 0.0})).detect(blue)
+    assert low.decision and low.rule is None
+    assert headline(low)[0] == f"NUDE {low.score:.2f} (score >= 0.00)"
