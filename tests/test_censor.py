@@ -6,7 +6,6 @@ import doctest
 import io
 import json
 import os
-from functools import cache
 
 import numpy as np
 import pytest
@@ -21,16 +20,6 @@ from fleck.config import FLECK_1996
 from fleck.regions import cover_mask
 
 SIZE = (240, 320)
-
-
-@cache
-def decided():
-    for seed in range(40):
-        scene = synth.figure(seed, size=SIZE)
-        detection = fleck.detect(scene.image)
-        if detection.decision and detection.limbs:
-            return scene, detection
-    raise AssertionError("no decided figure among 40 seeds")
 
 
 def noise(shape, seed=0):
@@ -96,8 +85,8 @@ def test_obscure_refuses_bad_arguments():
         obscure(noise((8, 8)).astype(float), np.ones((8, 8), bool))
 
 
-def test_groups_limbs_skin_cover_what_they_say():
-    scene, detection = decided()
+def test_groups_limbs_skin_cover_what_they_say(decided_figure):
+    scene, detection = decided_figure
     changed = {what: (censor(scene.image, detection, mode="fill", what=what, margin=0)
                       != scene.image).any(axis=2) for what in ("groups", "limbs", "skin")}
     for what in changed:
@@ -108,8 +97,8 @@ def test_groups_limbs_skin_cover_what_they_say():
     assert changed["skin"][skin].mean() >= 0.95
 
 
-def test_default_censor_meets_the_coverage_targets_on_a_figure():
-    scene, detection = decided()
+def test_default_censor_meets_the_coverage_targets_on_a_figure(decided_figure):
+    scene, detection = decided_figure
     out = censor(scene.image, detection)
     changed = (out != scene.image).any(axis=2)
     ribbons = cover_mask(detection, "groups", margin=0)
@@ -120,7 +109,6 @@ def test_default_censor_meets_the_coverage_targets_on_a_figure():
 
 
 def test_a_flagged_image_with_nothing_to_cover_falls_back_to_wider_regions():
-    scene, _ = decided()
     image = synth.figure(0, size=SIZE).image
     low = fleck.Detector(FLECK_1996.replace(verdict={"unsafe_threshold": 0.01}))
     flagged = low.detect(image)
@@ -132,8 +120,8 @@ def test_a_flagged_image_with_nothing_to_cover_falls_back_to_wider_regions():
     assert used == "groups" and not mask.any()
 
 
-def test_censor_checks_the_detection_frame():
-    scene, detection = decided()
+def test_censor_checks_the_detection_frame(decided_figure):
+    scene, detection = decided_figure
     with pytest.raises(ValueError, match="pass the same image"):
         censor(scene.image[:, :100], detection)
     half = scene.image[::2, ::2]
@@ -155,8 +143,8 @@ def folders(tmp_path):
 
 @pytest.mark.parametrize("ext, fmt", [("png", "PNG"), ("jpg", "JPEG"), ("webp", "WEBP"),
                                       ("bmp", "BMP"), ("gif", "GIF"), ("tif", "TIFF")])
-def test_format_and_size_are_kept(folders, ext, fmt):
-    scene, _ = decided()
+def test_format_and_size_are_kept(folders, ext, fmt, decided_figure):
+    scene, _ = decided_figure
     source = _save(folders[0] / f"figure.{ext}", scene.image)
     folders[1].mkdir()
     done = censor_file(source, folders[1] / f"figure.{ext}", what="skin")
@@ -166,8 +154,8 @@ def test_format_and_size_are_kept(folders, ext, fmt):
     assert done.fraction > 0.2 and (pixels != scene.image).any(axis=2).mean() > 0.2
 
 
-def test_jpeg_keeps_its_quantisation_and_icc_profile(folders):
-    scene, _ = decided()
+def test_jpeg_keeps_its_quantisation_and_icc_profile(folders, decided_figure):
+    scene, _ = decided_figure
     icc = b"\0" * 128  # any bytes: Pillow carries the profile without reading it
     source = _save(folders[0] / "a.jpg", scene.image, quality=70, icc_profile=icc)
     folders[1].mkdir()
@@ -177,8 +165,9 @@ def test_jpeg_keeps_its_quantisation_and_icc_profile(folders):
         assert b.info.get("icc_profile") == icc
 
 
-def test_exif_rotated_input_is_written_as_displayed_without_orientation_tag(folders):
-    scene, _ = decided()
+def test_exif_rotated_input_is_written_as_displayed_without_orientation_tag(folders,
+                                                                           decided_figure):
+    scene, _ = decided_figure
     stored = Image.fromarray(scene.image).transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6  # displayed after a 90 degree clockwise turn
@@ -197,8 +186,9 @@ def test_exif_rotated_input_is_written_as_displayed_without_orientation_tag(fold
     assert np.abs(pixels[~mask] - scene.image[~mask]).mean() < 4  # the rest as displayed
 
 
-def test_png_with_alpha_keeps_alpha_and_colours_outside_the_censored_area(folders):
-    scene, _ = decided()
+def test_png_with_alpha_keeps_alpha_and_colours_outside_the_censored_area(folders,
+                                                                          decided_figure):
+    scene, _ = decided_figure
     alpha = np.where(scene.mask, 255, 90).astype(np.uint8)
     rgba = np.dstack([scene.image, alpha])
     source = _save(folders[0] / "cutout.png", rgba)
@@ -212,8 +202,8 @@ def test_png_with_alpha_keeps_alpha_and_colours_outside_the_censored_area(folder
     assert (written[mask, :3] != rgba[mask, :3]).any(axis=1).mean() > 0.9
 
 
-def test_greyscale_stays_greyscale(folders):
-    scene, _ = decided()
+def test_greyscale_stays_greyscale(folders, decided_figure):
+    scene, _ = decided_figure
     grey = np.asarray(Image.fromarray(scene.image).convert("L"))
     source = _save(folders[0] / "grey.png", grey)
     folders[1].mkdir()
@@ -232,8 +222,8 @@ def test_nothing_to_cover_is_copied_byte_for_byte_and_only_flagged_writes_nothin
     assert skipped.output is None and not (folders[1] / "blue2.jpg").exists()
 
 
-def test_never_overwrites_without_permission_and_never_the_input(folders):
-    scene, _ = decided()
+def test_never_overwrites_without_permission_and_never_the_input(folders, decided_figure):
+    scene, _ = decided_figure
     source = _save(folders[0] / "a.png", scene.image)
     folders[1].mkdir()
     target = folders[1] / "a.png"
@@ -269,8 +259,9 @@ def _messages(err: str, command: str) -> list[str]:
     return [line[len(prefix):] for line in err.splitlines() if line.startswith(prefix)]
 
 
-def test_command_batch_goes_on_past_bad_files_with_detects_messages(folders, capsys):
-    scene, _ = decided()
+def test_command_batch_goes_on_past_bad_files_with_detects_messages(folders, capsys,
+                                                                    decided_figure):
+    scene, _ = decided_figure
     good = _save(folders[0] / "good.png", scene.image)
     bad = _bad_inputs(folders[0])
     assert main(["detect", *bad]) == 1
@@ -283,8 +274,8 @@ def test_command_batch_goes_on_past_bad_files_with_detects_messages(folders, cap
     assert sorted(p.name for p in folders[1].iterdir()) == ["good.png"]
 
 
-def test_command_refuses_the_input_folder_and_existing_outputs(folders, capsys):
-    scene, _ = decided()
+def test_command_refuses_the_input_folder_and_existing_outputs(folders, capsys, decided_figure):
+    scene, _ = decided_figure
     good = _save(folders[0] / "good.png", scene.image)
     assert main(["censor", good, "--out", str(folders[0])]) == 2
     assert "is the folder of the input" in capsys.readouterr().err
@@ -299,8 +290,8 @@ def test_command_refuses_the_input_folder_and_existing_outputs(folders, capsys):
 
 
 @pytest.mark.parametrize("what", ["groups", "limbs", "skin"])
-def test_command_json_records(folders, capsys, what):
-    scene, detection = decided()
+def test_command_json_records(folders, capsys, what, decided_figure):
+    scene, detection = decided_figure
     good = _save(folders[0] / "fig.png", scene.image)
     blue = _save(folders[0] / "blue.png", np.full((60, 80, 3), (40, 70, 150), np.uint8))
     code = main(["censor", good, blue, "--out", str(folders[1]), "--what", what,
@@ -315,8 +306,8 @@ def test_command_json_records(folders, capsys, what):
     assert sky["output"] is None and sky["label"] == "safe"
 
 
-def test_same_names_from_two_folders_do_not_collide(tmp_path, capsys):
-    scene, _ = decided()
+def test_same_names_from_two_folders_do_not_collide(tmp_path, capsys, decided_figure):
+    scene, _ = decided_figure
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         _save(tmp_path / name / "x.png", scene.image)
@@ -325,7 +316,7 @@ def test_same_names_from_two_folders_do_not_collide(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x-2.png", "x.png"]
 
 
-def test_fleck_censor_function_is_the_public_name():
-    scene, _ = decided()
+def test_fleck_censor_function_is_the_public_name(decided_figure):
+    scene, _ = decided_figure
     out = fleck.censor(io.BytesIO(synth.encode_jpeg(scene.image, 95)), mode="fill")
     assert out.shape == scene.image.shape

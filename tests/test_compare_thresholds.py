@@ -119,15 +119,19 @@ def labelled(tmp_path_factory):
     return root
 
 
+def _compare(labelled, out, *options) -> dict:
+    """``fleck compare`` on the labelled set; the thresholds.json it wrote."""
+    code = main(["compare", "--labels", str(labelled / "labels.csv"), "--fleck",
+                 str(labelled / "results.jsonl"), "-o", str(out), *options])
+    assert code == 0
+    return json.loads((out / "thresholds.json").read_text())
+
+
 def test_compare_writes_thresholds_and_detect_applies_them(labelled, tmp_path, capsys):
     out = tmp_path / "report"
-    code = main(["compare", "--labels", str(labelled / "labels.csv"), "--fleck",
-                 str(labelled / "results.jsonl"), "-o", str(out), "--bootstrap", "50",
-                 "--target-precision", "0.8", "--target-recall", "0.9"])
-    assert code == 0
-    printed = capsys.readouterr().out
-    assert "fleck thresholds at prevalence" in printed
-    document = json.loads((out / "thresholds.json").read_text())
+    document = _compare(labelled, out, "--bootstrap", "50", "--target-precision", "0.8",
+                        "--target-recall", "0.9")
+    assert "fleck thresholds at prevalence" in capsys.readouterr().out
     assert document["targets"] == {"unsafe": {"precision": 0.8}, "review": {"recall": 0.9}}
     assert document["detectors"]["fleck"]["config"] == "fleck1996"
     assert "Calibrated thresholds" in (out / "index.html").read_text()
@@ -149,11 +153,8 @@ def test_compare_writes_thresholds_and_detect_applies_them(labelled, tmp_path, c
 
 def test_compare_with_a_prevalence_and_an_unreachable_target(labelled, tmp_path, capsys):
     out = tmp_path / "report"
-    code = main(["compare", "--labels", str(labelled / "labels.csv"), "--fleck",
-                 str(labelled / "results.jsonl"), "-o", str(out), "--bootstrap", "20",
-                 "--prevalence", "0.001", "--target-precision", "1"])
-    assert code == 0
-    document = json.loads((out / "thresholds.json").read_text())
+    document = _compare(labelled, out, "--bootstrap", "20", "--prevalence", "0.001",
+                        "--target-precision", "1")
     assert document["prevalence"]["value"] == 0.001 and document["prevalence"]["given"]
     fleck_entry = document["detectors"]["fleck"]
     if fleck_entry["unsafe"]["threshold"] is None:

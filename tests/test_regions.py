@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import doctest
 import json
-from functools import cache
 
 import cv2
 import numpy as np
@@ -12,7 +11,6 @@ import pytest
 
 import fleck
 import fleck.regions
-from fleck import synth
 from fleck.config import FLECK_1996
 from fleck.detector import Detection
 from fleck.regions import cover_mask, deciding_groups, rle_decode, skin_rle
@@ -20,23 +18,12 @@ from fleck.regions import cover_mask, deciding_groups, rle_decode, skin_rle
 SIZE = (240, 320)
 
 
-@cache
-def decided_figure():
-    """A synthetic figure the detector decides positive, with more than one group."""
-    for seed in range(40):
-        scene = synth.figure(seed, size=SIZE)
-        detection = fleck.detect(scene.image)
-        if detection.decision and len(detection.groups) > 1 and detection.limbs:
-            return scene, detection
-    raise AssertionError("no decided figure among 40 seeds")
-
-
 def test_doctests():
     assert doctest.testmod(fleck.regions, optionflags=doctest.ELLIPSIS).failed == 0
 
 
-def test_deciding_group_first_then_groups_limbs_segments_skin():
-    _, detection = decided_figure()
+def test_deciding_group_first_then_groups_limbs_segments_skin(decided_figure):
+    _, detection = decided_figure
     found = detection.regions()
     first = found[0]
     assert first["kind"] == "group" and first["rule"] == detection.rule
@@ -55,8 +42,8 @@ def test_deciding_group_first_then_groups_limbs_segments_skin():
     assert group_scores == sorted(group_scores, reverse=True)
 
 
-def test_boxes_and_polygons_are_in_the_input_frame():
-    _, detection = decided_figure()
+def test_boxes_and_polygons_are_in_the_input_frame(decided_figure):
+    _, detection = decided_figure
     rows, cols = detection.image_size
     for region in detection.regions():
         x0, y0, x1, y1 = region["box"]
@@ -67,8 +54,8 @@ def test_boxes_and_polygons_are_in_the_input_frame():
             assert inside_x and inside_y, (region["kind"], (x, y), region["box"])
 
 
-def test_segment_region_is_its_ribbon_and_scores_follow_groups():
-    _, detection = decided_figure()
+def test_segment_region_is_its_ribbon_and_scores_follow_groups(decided_figure):
+    _, detection = decided_figure
     found = detection.regions()
     segments = {r["index"]: r for r in found if r["kind"] == "segment"}
     for segment in detection.segments:
@@ -83,8 +70,8 @@ def test_segment_region_is_its_ribbon_and_scores_follow_groups():
             assert region["score"] == 0.0
 
 
-def test_regions_follow_a_resized_input():
-    scene, detection = decided_figure()
+def test_regions_follow_a_resized_input(decided_figure):
+    scene, detection = decided_figure
     big = cv2.resize(scene.image, (2 * SIZE[1], 2 * SIZE[0]), interpolation=cv2.INTER_LINEAR)
     large = fleck.detect(big)
     if large.rule != detection.rule:
@@ -93,18 +80,18 @@ def test_regions_follow_a_resized_input():
     assert np.array(b) == pytest.approx(2 * np.array(a), abs=12)
 
 
-def test_negative_image_has_no_regions_and_records_are_json():
+def test_negative_image_has_no_regions_and_records_are_json(decided_figure):
     blue = fleck.detect(np.full((60, 80, 3), (40, 70, 150), np.uint8))
     assert blue.regions() == [] and blue.summary()["regions"] == []
-    _, detection = decided_figure()
+    _, detection = decided_figure
     record = json.loads(json.dumps(detection.summary()))
     assert record["regions"] == detection.regions()
     again = Detection.from_dict(json.loads(json.dumps(detection.to_dict())))
     assert again.regions() == detection.regions()
 
 
-def test_deciding_groups_respect_the_configuration():
-    _, detection = decided_figure()
+def test_deciding_groups_respect_the_configuration(decided_figure):
+    _, detection = decided_figure
     groups = deciding_groups(detection)
     assert groups[0] == detection.deciding_group
     c0 = FLECK_1996.geometry.min_group_coverage
@@ -114,8 +101,8 @@ def test_deciding_groups_respect_the_configuration():
                for i in deciding_groups(detection, off) if i != detection.deciding_group)
 
 
-def test_cover_mask_groups_limbs_skin_and_margin():
-    _, detection = decided_figure()
+def test_cover_mask_groups_limbs_skin_and_margin(decided_figure):
+    _, detection = decided_figure
     groups = cover_mask(detection, "groups")
     limbs = cover_mask(detection, "limbs")
     skin = cover_mask(detection, "skin")
@@ -150,12 +137,12 @@ def test_rle_round_trip(seed):
         rle_decode({"size": [shape[0] + 1, shape[1]], "counts": rle["counts"]})
 
 
-def test_detect_command_writes_masks_and_run_lengths(tmp_path, capsys):
+def test_detect_command_writes_masks_and_run_lengths(tmp_path, capsys, decided_figure):
     from PIL import Image
 
     from fleck.cli import main
 
-    scene, detection = decided_figure()
+    scene, detection = decided_figure
     path = tmp_path / "fig.png"
     Image.fromarray(scene.image).save(path)
     assert main(["detect", str(path), "--json", "--masks", str(tmp_path / "m"),
