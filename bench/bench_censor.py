@@ -4,11 +4,11 @@
 
 Speed (target: ``fleck censor`` costs <= 1.3x ``fleck detect`` on 640 x 480 images, one
 process, one thread): synthetic 640 x 480 scenes (half figures, half controls) are written as
-JPEG (quality 90) to a temporary folder; each image is then processed by what ``fleck detect``
-does per image (``Detector.detect(path)``) and by what ``fleck censor`` does per image
-(``fleck.censoring.censor_file``: detection, cover, full-size decode, obscure, encode, write),
-alternately, ``--rounds`` times. The ratio of the summed times is the figure to quote; absolute
-times depend on the machine and its load (printed with ``os.getloadavg``).
+JPEG (quality 90; ``--format png`` for PNG) to a temporary folder; each image is then processed
+by what ``fleck detect`` does per image (``Detector.detect(path)``) and by what ``fleck censor``
+does per image (``fleck.censoring.censor_file``: decode, detection, cover, obscure, encode,
+write), alternately, ``--rounds`` times. The ratio of the summed times is the figure to quote;
+absolute times depend on the machine and its load (printed with ``os.getloadavg``).
 
 Coverage (``--coverage``): on the synthetic figures that fleck decides positive, the share of
 the deciding group's ribbon pixels that ``--what groups`` changes and of the background (pixels
@@ -31,6 +31,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 from fleck import synth  # noqa: E402
@@ -39,7 +40,7 @@ from fleck.detector import Detector  # noqa: E402
 from fleck.regions import cover_polygons  # noqa: E402
 
 
-def speed(n_images: int, rounds: int, mode: str, what: str) -> dict:
+def speed(n_images: int, rounds: int, mode: str, what: str, fmt: str = "jpg") -> dict:
     detector = Detector()
     with tempfile.TemporaryDirectory() as folder:
         inputs, outputs = Path(folder, "in"), Path(folder, "out")
@@ -47,11 +48,14 @@ def speed(n_images: int, rounds: int, mode: str, what: str) -> dict:
         outputs.mkdir()
         paths = []
         for i, scene in enumerate(synth.generate(n_images, size=(480, 640))):
-            path = inputs / f"{i:03d}.jpg"
-            path.write_bytes(synth.encode_jpeg(scene.image, 90))
+            path = inputs / f"{i:03d}.{fmt}"
+            if fmt == "jpg":
+                path.write_bytes(synth.encode_jpeg(scene.image, 90))
+            else:
+                Image.fromarray(scene.image).save(path)
             paths.append(str(path))
         detector.detect(paths[0])  # warm-up: imports, tables
-        censor_file(paths[0], outputs / "warm.jpg", detector=detector, overwrite=True)
+        censor_file(paths[0], outputs / f"warm.{fmt}", detector=detector, overwrite=True)
         detect_s, censor_s, flagged = [], [], 0
         for round_ in range(rounds):
             target = outputs / str(round_)  # new files, as in use (replacing costs more)
@@ -123,15 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--mode", choices=MODES, default="blur")
     parser.add_argument("--what", choices=("groups", "limbs", "skin"), default="groups")
+    parser.add_argument("--format", choices=("jpg", "png"), default="jpg",
+                        help="how the test images are stored (JPEG quality 90 or PNG)")
     parser.add_argument("--coverage", type=int, default=0, metavar="N",
                         help="also measure coverage on N synthetic figures")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"load average (1, 5, 15 min): {load}")
-    result = speed(args.images, args.rounds, args.mode, args.what)
-    print(f"{result['images']} images 640x480 ({result['flagged']} flagged) x {result['rounds']} "
-          f"rounds, --mode {args.mode} --what {args.what}")
+    result = speed(args.images, args.rounds, args.mode, args.what, args.format)
+    print(f"{result['images']} {args.format.upper()} images 640x480 ({result['flagged']} "
+          f"flagged) x {result['rounds']} rounds, --mode {args.mode} --what {args.what}")
     print(f"  detect (Detector.detect(path)):    median {result['detect_ms']:6.1f} ms")
     print(f"  censor (censor_file, incl. detect): median {result['censor_ms']:6.1f} ms")
     print(f"  censor / detect: {result['ratio']:.2f}x all images, "
