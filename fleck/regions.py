@@ -34,7 +34,7 @@ import math
 import cv2
 import numpy as np
 
-from fleck.config import CONFIGS, FLECK_1996, FleckConfig
+from fleck.config import FLECK_1996, FleckConfig, get_config
 from fleck.decision import decide
 from fleck.grouper import Group, enabled_kinds
 from fleck.segments import Segment
@@ -52,7 +52,10 @@ def _config(detection, config: FleckConfig | str | None) -> FleckConfig:
     """The configuration a detection was made with, by name; the 1996 one when unknown."""
     if isinstance(config, FleckConfig):
         return config
-    return CONFIGS.get(config or detection.config, FLECK_1996)
+    try:
+        return get_config(config or detection.config)
+    except ValueError:  # a configuration built in Python under a name of its own
+        return FLECK_1996
 
 
 def _group_scores(detection, config: FleckConfig) -> list[float]:
