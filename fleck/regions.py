@@ -41,7 +41,7 @@ from fleck.segments import Segment
 from fleck.skin import resize_mask
 
 __all__ = ["REGION_KINDS", "COVER_WHAT", "regions", "deciding_groups", "cover_polygons",
-           "cover_mask", "skin_rle", "rle_decode"]
+           "cover_mask", "skin_rle", "rle_decode", "attach_skin_rle"]
 
 REGION_KINDS = ("group", "limb", "segment", "skin")
 COVER_WHAT = ("groups", "limbs", "skin")
@@ -293,6 +293,21 @@ def skin_rle(mask: np.ndarray) -> dict:
     if flat.size and flat[0]:
         counts = [0] + counts
     return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts}
+
+
+def attach_skin_rle(record: dict, detection) -> dict:
+    """Put the skin map's run-length encoding (at the image's size) in the skin region of
+    ``record`` (a ``Detection.summary()`` record) as ``rle``; returns the record.
+
+    >>> import numpy as np, fleck
+    >>> d = fleck.detect(np.full((20, 30, 3), (176, 112, 80), np.uint8))
+    >>> attach_skin_rle(d.summary(), d)["regions"][-1]["rle"]
+    {'size': [20, 30], 'counts': [0, 600]}
+    """
+    for region in record.get("regions", []):
+        if region["kind"] == "skin":
+            region["rle"] = skin_rle(detection.mask_at())
+    return record
 
 
 def rle_decode(rle: dict) -> np.ndarray:

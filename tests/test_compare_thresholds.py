@@ -175,3 +175,33 @@ def test_compare_api_settings_reach_the_document(labelled, tmp_path):
     assert document["targets"]["review"] == {"recall": 0.5}
     assert document["prevalence"]["value"] == 0.2
     assert document["inputs"]["fleck"].endswith("results.jsonl")
+
+
+def test_round_trip_compare_thresholds_scan(labelled, tmp_path):
+    """compare -> thresholds.json -> scan --thresholds: labels follow the scores."""
+    document = _compare(labelled, tmp_path / "report", "--bootstrap", "30",
+                        "--target-precision", "0.75", "--target-recall", "0.9")
+    unsafe = document["detectors"]["fleck"]["unsafe"]["threshold"]
+    review = document["detectors"]["fleck"]["review"]["threshold"]
+    assert unsafe is not None and review is not None and review <= unsafe
+    out = tmp_path / "calibrated.jsonl"
+    csv_path = tmp_path / "calibrated.csv"
+    assert main(["scan", str(labelled), "-o", str(out), "-j", "1", "-q", "--csv", str(csv_path),
+                 "--thresholds", str(tmp_path / "report" / "thresholds.json")]) == 0
+    before = {}
+    for line in (labelled / "results.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        before[record["path"]] = record
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == len(before) == 12
+    labels = set()
+    for record in records:
+        assert record["score"] == before[record["path"]]["score"]  # the score does not move
+        assert record["threshold"] == unsafe and record["review_threshold"] == review
+        assert record["label"] == verdict_label(record["score"], unsafe, review)
+        assert record["decision"] == (record["score"] >= unsafe)
+        labels.add(record["label"])
+    assert len(labels) >= 2
+    with open(csv_path, newline="") as f:
+        rows = {row["path"]: row for row in csv.DictReader(f)}
+    assert all(rows[r["path"]]["label"] == r["label"] for r in records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import doctest
 import json
 
@@ -155,3 +156,28 @@ def test_detect_command_writes_masks_and_run_lengths(tmp_path, capsys, decided_f
     assert record["regions"][0] == detection.regions()[0]
     assert main(["detect", str(path), "--json"]) == 0
     assert "rle" not in json.loads(capsys.readouterr().out)["regions"][-1]  # never by default
+
+
+def test_scan_writes_masks_and_run_lengths_outside_its_walk(tmp_path, decided_figure):
+    from PIL import Image
+
+    from fleck.cli import main
+    from fleck.commands.scan import resume_command
+    from fleck.overlay import overlay_path
+
+    scene, detection = decided_figure
+    Image.fromarray(scene.image).save(tmp_path / "fig.png")
+    masks = tmp_path / "masks"  # inside the scanned folder: must not be scanned itself
+    for _ in range(2):
+        assert main(["scan", str(tmp_path), "-o", str(tmp_path / "r.jsonl"), "-j", "1", "-q",
+                     "--masks", str(masks), "--skin-rle", "--overwrite"]) == 0
+    (record,) = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert record["mask"] == overlay_path(str(tmp_path / "fig.png"), masks)
+    mask = np.asarray(Image.open(record["mask"])) > 127
+    assert np.array_equal(mask, detection.mask_at())
+    assert np.array_equal(rle_decode(record["regions"][-1]["rle"]), mask)
+    args = argparse.Namespace(paths=["p"], output="r.jsonl", jobs=None, csv=None, overlays=None,
+                              masks="m", thresholds="t.json", skin_rle=True,
+                              skin_model="fleck1996", scheduler=None, chunk=None, quiet=True)
+    assert resume_command(args) == ("fleck scan p -o r.jsonl --resume --masks m "
+                                    "--thresholds t.json --skin-rle --quiet")

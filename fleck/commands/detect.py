@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from fleck.detector import Detector
     from fleck.overlay import draw, overlay_path
+    from fleck.regions import attach_skin_rle
 
     if args.overlay_width is not None and args.overlay_width < 16:
         raise ValueError(f"--overlay-width must be at least 16 pixels, got {args.overlay_width}")
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             if mask is not None:
                 record["mask"] = str(mask)
             if args.skin_rle:
-                add_skin_rle(record, detection)
+                attach_skin_rle(record, detection)
             if args.json_full:
                 record["detection"] = detection.to_dict()
             emit(record)
@@ -142,12 +143,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"{source}  {verdict}  {detection.score:.3f}  {detection.label:6s}  "
                   f"{detection.reason}", flush=True)
     return batch.exit_code
-
-
-def add_skin_rle(record: dict, detection) -> None:
-    """Put the skin map's run-length encoding in the record's skin region (``rle``)."""
-    from fleck.regions import skin_rle
-
-    for region in record.get("regions", []):
-        if region["kind"] == "skin":
-            region["rle"] = skin_rle(detection.mask_at())

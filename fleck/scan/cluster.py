@@ -13,13 +13,13 @@ from fleck.config import FleckConfig
 from fleck.scan import settings
 from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
-from fleck.scan.worker import dask_scan_chunk
+from fleck.scan.worker import Outputs, dask_scan_chunk
 
 __all__ = ["run_dask"]
 
 
 def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
-             config: FleckConfig, overlays: str | None, scheduler: Any,
+             config: FleckConfig, outputs: Outputs | None, scheduler: Any,
              started: Callable[[], None], **_: object) -> None:
     """Scan every batch on the cluster at ``scheduler`` (an address or a ``Client``).
 
@@ -67,7 +67,7 @@ def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
                 batch = next(batches, None)
                 if batch is None:
                     break
-                future = client.submit(dask_scan_chunk, batch, config, overlays, pure=False)
+                future = client.submit(dask_scan_chunk, batch, config, outputs, pure=False)
                 pending[future] = batch
             started()
             if stop.abandon or not pending:

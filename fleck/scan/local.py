@@ -18,7 +18,7 @@ from fleck.parallel import WorkerPool, process_context
 from fleck.scan import settings
 from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
-from fleck.scan.worker import Worker, init_worker, scan_chunk
+from fleck.scan.worker import Outputs, Worker, init_worker, scan_chunk
 
 __all__ = ["run_local", "CRASHED"]
 
@@ -29,14 +29,14 @@ CRASHED = ("the worker process died while reading this image (a crash in a decod
 _WORKER_CLASS = Worker  # what each worker process builds (tests substitute a crashing one)
 
 
-def _pool(jobs: int, config: FleckConfig, overlays: str | None) -> WorkerPool:
+def _pool(jobs: int, config: FleckConfig, outputs: Outputs | None) -> WorkerPool:
     context = process_context(preload=["fleck.scan", "fleck.detector"])
     return WorkerPool(jobs, context, initializer=init_worker,
-                      initargs=(_WORKER_CLASS, os.getpid(), config, overlays))
+                      initargs=(_WORKER_CLASS, os.getpid(), config, outputs))
 
 
 def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
-              config: FleckConfig, overlays: str | None, jobs: int,
+              config: FleckConfig, outputs: Outputs | None, jobs: int,
               started: Callable[[], None], **_: object) -> None:
     """Scan every batch on ``jobs`` local processes, handing records to ``collector``.
 
@@ -74,7 +74,7 @@ def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
     (1, 1)
     """
     limit = settings.SCAN.in_flight_per_worker * jobs
-    pool = _pool(jobs, config, overlays)
+    pool = _pool(jobs, config, outputs)
     pending: dict[Future, list[str]] = {}
     crashed: list[str] = []
     try:

@@ -34,8 +34,8 @@ __all__ = ["CSV_COLUMNS", "ResultsWarning", "ResultsFile", "iter_results", "read
 def _csv_columns() -> tuple[str, ...]:
     from fleck.grouper import GROUP_KINDS
 
-    return ("path", "status", "decision", "score", "skin_fraction", "passes_skin", "rule",
-            "segments", "limbs", *GROUP_KINDS, "total_ms", "config", "error")
+    return ("path", "status", "decision", "score", "label", "skin_fraction", "passes_skin",
+            "rule", "segments", "limbs", *GROUP_KINDS, "total_ms", "config", "error")
 
 
 CSV_COLUMNS = _csv_columns()
@@ -135,7 +135,8 @@ def _csv_row(record: dict) -> list:
     times = record.get("times_ms") or {}
     values = {"path": record.get("path"), "status": record.get("status"),
               "error": record.get("error"), "total_ms": times.get("total")}
-    for column in ("decision", "score", "skin_fraction", "passes_skin", "rule", "config"):
+    for column in ("decision", "score", "label", "skin_fraction", "passes_skin", "rule",
+                   "config"):
         values[column] = record.get(column)
     for column in CSV_COLUMNS[CSV_COLUMNS.index("segments"):CSV_COLUMNS.index("total_ms")]:
         values[column] = groups.get(column)

@@ -13,17 +13,30 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 
 from fleck.config import FleckConfig
 from fleck.errors import ImageError
 from fleck.overlay import overlay_path
 from fleck.parallel import limit_threads
+from fleck.regions import attach_skin_rle
 from fleck.scan import settings
 from fleck.scan.results import error_record, internal_error
 
-__all__ = ["Worker", "init_worker", "scan_chunk", "dask_scan_chunk"]
+__all__ = ["Worker", "Outputs", "init_worker", "scan_chunk", "dask_scan_chunk"]
 
 Item = tuple[dict, "str | None"]  # (record, warning or None)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a worker writes besides the record: overlays of flagged images, the skin map of
+    every image (both under :func:`fleck.overlay.overlay_path` names), the skin map's run-length
+    encoding in the record."""
+
+    overlays: str | None = None
+    masks: str | None = None
+    skin_rle: bool = False
 
 
 class Worker:
@@ -33,8 +46,9 @@ class Worker:
     ----------
     config : FleckConfig or name
         Detector configuration.
-    overlays : str, optional
-        Folder for the overlays of flagged images (:func:`fleck.overlay.overlay_path`).
+    outputs : Outputs or str, optional
+        What to write besides the records; a folder name means overlays of flagged images
+        (:func:`fleck.overlay.overlay_path`) and nothing else.
 
     Examples
     --------
@@ -42,11 +56,12 @@ class Worker:
     'kapur'
     """
 
-    def __init__(self, config: FleckConfig | str, overlays: str | None) -> None:
+    def __init__(self, config: FleckConfig | str, outputs: Outputs | str | None) -> None:
         from fleck.detector import Detector
 
         self.detector = Detector(config)
-        self.overlays = overlays
+        self.outputs = outputs if isinstance(outputs, Outputs) else Outputs(overlays=outputs)
+        self.overlays = self.outputs.overlays
 
     def scan_one(self, path: str) -> Item:
         """(record, warning or None) for one path; never raises for a bad image."""
@@ -63,6 +78,13 @@ class Worker:
                 _write_overlay(detection, path, self.overlays)
             except Exception as err:
                 warning = f"overlay not written: {type(err).__name__}: {err}"
+        if self.outputs.masks is not None:
+            try:
+                record["mask"] = _write_mask(detection, path, self.outputs.masks)
+            except Exception as err:
+                warning = f"skin map not written: {type(err).__name__}: {err}"
+        if self.outputs.skin_rle:
+            attach_skin_rle(record, detection)
         return record, warning
 
     def scan_chunk(self, paths: list[str]) -> list[Item]:
@@ -88,11 +110,22 @@ def _write_overlay(detection, path: str, overlays: str) -> None:
     os.replace(tmp, target)  # never a half-written PNG under the final name
 
 
+def _write_mask(detection, path: str, masks: str) -> str:
+    from PIL import Image
+
+    target = overlay_path(path, masks)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    tmp = f"{target}.tmp-{os.getpid()}.png"
+    Image.fromarray(detection.mask_at().astype("uint8") * 255).save(tmp, optimize=False)
+    os.replace(tmp, target)
+    return target
+
+
 _WORKER: Worker | None = None
 
 
 def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
-                overlays: str | None) -> None:
+                outputs: Outputs | str | None) -> None:
     """Initializer of a local worker process: signals, one thread, watch the scan, build.
 
     The parent handles Ctrl-C; a worker ignores SIGINT, dies on SIGTERM, runs single threaded and
@@ -106,8 +139,8 @@ def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
         The scanning process, watched so that workers never outlive it.
     config : FleckConfig
         Detector configuration.
-    overlays : str, optional
-        Overlay folder.
+    outputs : Outputs or str, optional
+        What to write besides the records (a folder name: overlays only).
 
     Examples
     --------
@@ -129,7 +162,7 @@ def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     limit_threads()
     _watch_parent(scan_pid)
-    _WORKER = worker_class(config, overlays)
+    _WORKER = worker_class(config, outputs)
 
 
 def _watch_parent(scan_pid: int) -> None:
@@ -178,7 +211,7 @@ _DASK_LOCK = threading.Lock()
 
 
 def dask_scan_chunk(paths: list[str], config: FleckConfig,
-                    overlays: str | None) -> list[Item]:
+                    outputs: Outputs | str | None) -> list[Item]:
     """Task of a Dask worker: one cached :class:`Worker` per worker process.
 
     Parameters
@@ -187,8 +220,8 @@ def dask_scan_chunk(paths: list[str], config: FleckConfig,
         The images of one task.
     config : FleckConfig
         Detector configuration (the cached worker is rebuilt when it changes).
-    overlays : str, optional
-        Overlay folder (on the workers' file system).
+    outputs : Outputs or str, optional
+        What to write besides the records (folders on the workers' file system).
 
     Returns
     -------
@@ -206,8 +239,8 @@ def dask_scan_chunk(paths: list[str], config: FleckConfig,
     """
     global _DASK_WORKER
     with _DASK_LOCK:
-        if _DASK_WORKER is None or _DASK_WORKER[0] != (config, overlays):
+        if _DASK_WORKER is None or _DASK_WORKER[0] != (config, outputs):
             limit_threads()
-            _DASK_WORKER = ((config, overlays), Worker(config, overlays))
+            _DASK_WORKER = ((config, outputs), Worker(config, outputs))
         worker = _DASK_WORKER[1]
     return worker.scan_chunk(paths)
