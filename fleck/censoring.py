@@ -33,10 +33,12 @@ which nothing is to be covered is copied unchanged. It never writes over its inp
 from __future__ import annotations
 
 import errno
+import io
 import math
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -184,16 +186,20 @@ def obscure(rgb: np.ndarray, mask: np.ndarray, mode: str = "blur", *,
 
 
 def _blur(crop: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``sigma`` px, computed on a shrunk copy (the cost stays a few ms
-    whatever sigma: a direct 28 px blur costs ~20x more and looks the same)."""
+    """Gaussian blur of ``sigma`` px, computed on a copy shrunk by a whole factor (the cost
+    stays about a millisecond whatever sigma: a direct 28 px blur costs ~20x more and looks the
+    same)."""
     factor = max(1, int(sigma // 3))
     rows, cols = crop.shape[:2]
-    small_size = (max(1, round(cols / factor)), max(1, round(rows / factor)))
-    small = cv2.resize(crop, small_size, interpolation=cv2.INTER_AREA)
+    # Padded to whole cells: OpenCV's area shrink is 4x faster by a whole factor.
+    padded = cv2.copyMakeBorder(crop, 0, -rows % factor, 0, -cols % factor, cv2.BORDER_REFLECT)
+    small_size = (padded.shape[1] // factor, padded.shape[0] // factor)
+    small = cv2.resize(padded, small_size, interpolation=cv2.INTER_AREA)
     # The area shrink already averaged factor x factor pixels (variance factor^2 / 12).
     rest = math.sqrt(max(sigma ** 2 - factor ** 2 / 12.0, 0.25)) / factor
     small = cv2.GaussianBlur(small, (0, 0), rest, borderType=cv2.BORDER_REFLECT)
-    return cv2.resize(small, (cols, rows), interpolation=cv2.INTER_LINEAR)
+    large = cv2.resize(small, (padded.shape[1], padded.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return large[:rows, :cols]
 
 
 def _paste(out: np.ndarray, patch: np.ndarray, mask: np.ndarray, top: int, left: int) -> None:
@@ -425,9 +431,11 @@ def _write_like(source: str, output: str, rgb: np.ndarray, censored: np.ndarray)
         options["quality"] = 90
     elif fmt == "TIFF" and info.get("compression") in _TIFF_COMPRESSIONS:
         options["compression"] = info["compression"]
+    # Encoded in memory, written in one call: Pillow's direct file output (many small writes)
+    # costs as much again as the JPEG encoding itself.
+    encoded = io.BytesIO()
     try:
-        _atomic(output, lambda temporary: picture.save(temporary, format=fmt, **options))
+        picture.save(encoded, format=fmt, **options)
     except (KeyError, ValueError, OSError) as err:
-        if isinstance(err, OSError) and err.errno is not None:
-            raise
         raise ImageError(source, f"cannot write a censored {fmt} file ({err})") from None
+    _atomic(output, lambda temporary: Path(temporary).write_bytes(encoded.getbuffer()))
