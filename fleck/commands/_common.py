@@ -79,6 +79,18 @@ def resolve_config(args: argparse.Namespace) -> FleckConfig:
                            command=getattr(args, "command", None) or "fleck")
 
 
+def add_region_options(parser: argparse.ArgumentParser) -> None:
+    """``--masks``, ``--skin-rle`` and ``--thresholds`` (fleck detect, fleck scan)."""
+    parser.add_argument("--masks", metavar="DIR",
+                        help="write the skin map of each image (PNG, 0/255, the image's size) "
+                             "to DIR/<image path>.png, named like the overlays; the record's "
+                             "'mask' names it")
+    parser.add_argument("--skin-rle", action="store_true",
+                        help="put the skin map's run-length encoding (COCO's uncompressed "
+                             "layout, the image's size) in the record's skin region")
+    add_thresholds_option(parser)
+
+
 def add_thresholds_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thresholds", metavar="FILE",
                         help="cut the score with the calibrated thresholds in FILE (the "

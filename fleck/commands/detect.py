@@ -27,7 +27,7 @@ import numpy as np
 from fleck.commands._common import (
     Batch,
     add_config_options,
-    add_thresholds_option,
+    add_region_options,
     emit,
     make_folder,
     resolve_config,
@@ -67,13 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(as fleck scan --overlays does)")
     parser.add_argument("--overlay-width", type=int, metavar="PX",
                         help="width of the overlays in pixels (default: the image's)")
-    parser.add_argument("--masks", type=Path, metavar="DIR",
-                        help="write the skin map of each image (0/255, the image's size) to "
-                             "DIR/<image path>.png, as --overlay names its files")
-    parser.add_argument("--skin-rle", action="store_true",
-                        help="with --json: add the skin map as a run-length encoding (COCO's "
-                             "uncompressed layout, the image's size) to the skin region")
-    add_thresholds_option(parser)
+    add_region_options(parser)
     add_config_options(parser)
     parser.set_defaults(func=run)
 
@@ -108,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     args.json = args.json or args.json_full
     detector = Detector(resolve_config(args))
     folder = make_folder(args.overlay)
-    masks = make_folder(args.masks)
+    masks = make_folder(None if args.masks is None else Path(args.masks))
     batch = Batch("detect", args)
     for source in args.images:
         try:

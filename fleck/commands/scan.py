@@ -9,7 +9,7 @@ import argparse
 import shlex
 import sys
 
-from fleck.commands._common import add_skin_model_option, add_thresholds_option, with_thresholds
+from fleck.commands._common import add_region_options, add_skin_model_option, with_thresholds
 
 __all__ = ["DESCRIPTION", "EPILOG", "register", "run", "resume_command"]
 
@@ -86,13 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlays", metavar="DIR",
                         help="write the explained overlay (PNG) of every flagged image to "
                              "DIR/<image path>.png")
-    parser.add_argument("--masks", metavar="DIR",
-                        help="write the skin map (PNG, 0/255, the image's size) of every image "
-                             "to DIR/<image path>.png; the record's 'mask' names it")
-    parser.add_argument("--skin-rle", action="store_true",
-                        help="put the skin map's run-length encoding (COCO's uncompressed "
-                             "layout) in each record's skin region")
-    add_thresholds_option(parser)
+    add_region_options(parser)
     add_skin_model_option(parser)
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
