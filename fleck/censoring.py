@@ -39,6 +39,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -46,6 +47,10 @@ import numpy as np
 from fleck.config import FleckConfig
 from fleck.errors import ImageError
 from fleck.regions import COVER_WHAT, cover_mask
+
+if TYPE_CHECKING:
+    from fleck.detector import Detection, Detector
+    from fleck.loading import Source
 
 __all__ = ["censor", "obscure", "cover", "censor_file", "default_margin", "CensorStyle",
            "CENSOR", "MODES", "COVER_WHAT", "Censored"]
@@ -59,6 +64,9 @@ class CensorStyle:
 
     Lengths are fractions of the image's mean side (height + width) / 2, so that a censored
     image and its thumbnail look the same.
+
+    >>> CensorStyle(fill=(255, 255, 255)).pixel_cell == CENSOR.pixel_cell
+    True
     """
 
     blur_sigma: float = 1 / 20
@@ -85,19 +93,48 @@ def _mean_side(shape) -> float:
 def default_margin(shape: tuple[int, int], style: CensorStyle = CENSOR) -> float:
     """The margin (pixels) used when none is given: ``style.margin`` of the mean side.
 
+    Parameters
+    ----------
+    shape : (int, int)
+        (rows, cols) of the image.
+    style : CensorStyle
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
     >>> default_margin((480, 640))
     5.6
     """
     return round(style.margin * _mean_side(shape), 2)
 
 
-def cover(detection, what: str, shape: tuple[int, int], *, margin: float | None = None,
-          config: FleckConfig | str | None = None, style: CensorStyle = CENSOR,
-          ) -> tuple[np.ndarray, str]:
-    """The (M, N) bool map of pixels to censor and which ``what`` produced it.
+def cover(detection: Detection, what: str, shape: tuple[int, int], *,
+          margin: float | None = None, config: FleckConfig | str | None = None,
+          style: CensorStyle = CENSOR) -> tuple[np.ndarray, str]:
+    """The pixels to censor, and which ``what`` produced them.
 
     A flagged detection (``decision``) whose ``what`` covers nothing falls back to the next
     wider choice (groups -> limbs -> skin); an unflagged one does not.
+
+    Parameters
+    ----------
+    detection : Detection
+    what : {'groups', 'limbs', 'skin'}
+    shape : (int, int)
+        (rows, cols) of the image to censor.
+    margin : float, optional
+        Pixels added around the covered area (default: :func:`default_margin`).
+    config : FleckConfig or name, optional
+        Which groups fire the rule (default: the detection's configuration).
+    style : CensorStyle
+
+    Returns
+    -------
+    ((M, N) bool ndarray, str)
+        The pixels to censor and the ``what`` used.
 
     Examples
     --------
@@ -208,7 +245,8 @@ def _paste(out: np.ndarray, patch: np.ndarray, mask: np.ndarray, top: int, left:
     cv2.copyTo(patch, mask[top:top + rows, left:left + cols].view(np.uint8), window)
 
 
-def censor(image, detection=None, *, mode: str = "blur", what: str = "groups",
+def censor(image: Source, detection: Detection | None = None, *, mode: str = "blur",
+           what: str = "groups",
            margin: float | None = None, config: FleckConfig | str | None = None,
            style: CensorStyle = CENSOR) -> np.ndarray:
     """The image with the regions ``detection`` found obscured.
@@ -277,9 +315,12 @@ def _check_frame(detection, shape) -> None:
 class Censored:
     """What :func:`censor_file` did: the detection, where it wrote (None when it did not), which
     ``what`` was covered, with what margin (pixels) and the fraction of the image's pixels
-    censored."""
+    censored.
 
-    detection: object
+    >>> Censored(detection=None, output=None, what="groups", margin=5.6, fraction=0.0).output
+    """
+
+    detection: Detection
     output: str | None
     what: str
     margin: float
@@ -291,7 +332,8 @@ _WRITE_AS = {"MPO": "JPEG"}
 _TIFF_COMPRESSIONS = ("raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits")
 
 
-def censor_file(source: str | os.PathLike, output: str | os.PathLike, *, detector=None,
+def censor_file(source: str | os.PathLike, output: str | os.PathLike, *,
+                detector: Detector | None = None,
                 mode: str = "blur", what: str = "groups", margin: float | None = None,
                 overwrite: bool = False, only_flagged: bool = False,
                 style: CensorStyle = CENSOR) -> Censored:
@@ -315,6 +357,17 @@ def censor_file(source: str | os.PathLike, output: str | os.PathLike, *, detecto
     Returns
     -------
     Censored
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from PIL import Image
+    >>> folder = tempfile.mkdtemp()
+    >>> Image.fromarray(np.full((60, 80, 3), (176, 112, 80), np.uint8)).save(f"{folder}/a.png")
+    >>> os.mkdir(f"{folder}/out")
+    >>> done = censor_file(f"{folder}/a.png", f"{folder}/out/a.png", what="skin", mode="fill")
+    >>> done.what, done.fraction, os.path.basename(done.output)
+    ('skin', 1.0, 'a.png')
 
     Raises
     ------

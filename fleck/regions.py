@@ -30,6 +30,7 @@ limbs, the segments and the skin map. :func:`cover_mask` rasterises what a censo
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -39,6 +40,24 @@ from fleck.decision import decide
 from fleck.grouper import Group, enabled_kinds
 from fleck.segments import Segment
 from fleck.skin import resize_mask
+
+
+class Detection(Protocol):
+    """What these functions read of a :class:`fleck.detector.Detection` (which imports this
+    module, so it is described here rather than imported)."""
+
+    decision: bool
+    skin_fraction: float
+    passes_skin: bool
+    segments: tuple
+    limbs: tuple
+    groups: tuple
+    image_size: tuple[int, int]
+    mask: np.ndarray
+    deciding_group: int | None
+    config: str
+
+    def mask_at(self, shape: tuple[int, int] | None = None) -> np.ndarray: ...
 
 __all__ = ["REGION_KINDS", "COVER_WHAT", "regions", "deciding_groups", "cover_polygons",
            "cover_mask", "skin_rle", "rle_decode", "attach_skin_rle"]
@@ -70,9 +89,22 @@ def _group_scores(detection, config: FleckConfig) -> list[float]:
             for g in detection.groups]
 
 
-def deciding_groups(detection, config: FleckConfig | str | None = None) -> list[int]:
-    """Indices of the groups that fire the rule by themselves (enabled type, enough coverage),
-    the deciding group first.
+def deciding_groups(detection: Detection,
+                    config: FleckConfig | str | None = None) -> list[int]:
+    """Indices of the groups that fire the rule by themselves, the deciding group first.
+
+    Parameters
+    ----------
+    detection : Detection
+    config : FleckConfig or name, optional
+        Which group types are switched on and how much coverage fires the rule (default: the
+        detection's configuration).
+
+    Returns
+    -------
+    list of int
+        Indices into ``detection.groups`` of the groups of an enabled type whose coverage
+        reaches the rule's mark.
 
     Examples
     --------
@@ -115,7 +147,7 @@ def _region(kind: str, rule, polygons: list[np.ndarray], score: float,
             "score": round(float(score), 6), **extra}
 
 
-def regions(detection, *, config: FleckConfig | str | None = None) -> list[dict]:
+def regions(detection: Detection, *, config: FleckConfig | str | None = None) -> list[dict]:
     """Every group, limb and segment of ``detection`` and its skin map, as regions.
 
     Parameters
@@ -182,13 +214,27 @@ def regions(detection, *, config: FleckConfig | str | None = None) -> list[dict]
     return out
 
 
-def cover_polygons(detection, what: str = "groups", *,
+def cover_polygons(detection: Detection, what: str = "groups", *,
                    config: FleckConfig | str | None = None) -> list[np.ndarray]:
-    """The ribbons (4 x 2 float arrays of (x, y), detection frame) a censor covers.
+    """The ribbons a censor covers.
 
-    ``groups``: every segment of the groups that fire the rule by themselves
-    (:func:`deciding_groups`); ``limbs``: those and both segments of every limb. Empty for
-    ``skin`` (the skin map is a raster, see :func:`cover_mask`).
+    Parameters
+    ----------
+    detection : Detection
+    what : {'groups', 'limbs', 'skin'}
+        ``groups``: every segment of the groups that fire the rule by themselves
+        (:func:`deciding_groups`); ``limbs``: those and both segments of every limb; ``skin``:
+        none (the skin map is a raster, see :func:`cover_mask`).
+    config : FleckConfig or name, optional
+        As in :func:`deciding_groups`.
+
+    Returns
+    -------
+    list of (4, 2) float32 ndarray
+        Ribbon corners (x, y) = (col, row) in the detection's frame.
+
+    Examples
+    --------
 
     >>> from types import SimpleNamespace as NS
     >>> cover_polygons(NS(groups=(), limbs=(), segments=(), deciding_group=None,
@@ -209,7 +255,8 @@ def cover_polygons(detection, what: str = "groups", *,
     return [segments[i].ribbon() for i in chosen if i in segments]
 
 
-def cover_mask(detection, what: str = "groups", shape: tuple[int, int] | None = None, *,
+def cover_mask(detection: Detection, what: str = "groups",
+               shape: tuple[int, int] | None = None, *,
                margin: float = 0.0, config: FleckConfig | str | None = None) -> np.ndarray:
     """The pixels a censor covers, as an (M, N) bool map at ``shape`` (default: the image's).
 
@@ -277,9 +324,18 @@ def _grow(mask: np.ndarray, margin: float) -> np.ndarray:
 def skin_rle(mask: np.ndarray) -> dict:
     """Run-length encoding of a boolean map, COCO's uncompressed layout.
 
-    ``{"size": [rows, cols], "counts": [...]}``: run lengths in column-major order, starting
-    with a run of False (possibly 0 long). :func:`rle_decode` inverts it.
+    Parameters
+    ----------
+    mask : (M, N) bool ndarray
 
+    Returns
+    -------
+    dict
+        ``{"size": [rows, cols], "counts": [...]}``: run lengths in column-major order,
+        starting with a run of False (possibly 0 long). :func:`rle_decode` inverts it.
+
+    Examples
+    --------
     >>> rle = skin_rle(np.array([[0, 1], [1, 1]], bool))
     >>> rle
     {'size': [2, 2], 'counts': [1, 3]}
@@ -295,10 +351,23 @@ def skin_rle(mask: np.ndarray) -> dict:
     return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts}
 
 
-def attach_skin_rle(record: dict, detection) -> dict:
-    """Put the skin map's run-length encoding (at the image's size) in the skin region of
-    ``record`` (a ``Detection.summary()`` record) as ``rle``; returns the record.
+def attach_skin_rle(record: dict, detection: Detection) -> dict:
+    """Put the skin map's run-length encoding in the skin region of a record, as ``rle``.
 
+    Parameters
+    ----------
+    record : dict
+        A record holding ``Detection.summary()`` (changed in place).
+    detection : Detection
+        Its skin map is encoded at the image's size (:func:`skin_rle`).
+
+    Returns
+    -------
+    dict
+        ``record``.
+
+    Examples
+    --------
     >>> import numpy as np, fleck
     >>> d = fleck.detect(np.full((20, 30, 3), (176, 112, 80), np.uint8))
     >>> attach_skin_rle(d.summary(), d)["regions"][-1]["rle"]
@@ -311,7 +380,27 @@ def attach_skin_rle(record: dict, detection) -> dict:
 
 
 def rle_decode(rle: dict) -> np.ndarray:
-    """The boolean map of a :func:`skin_rle` encoding."""
+    """The boolean map of a :func:`skin_rle` encoding.
+
+    Parameters
+    ----------
+    rle : dict
+        ``{"size": [rows, cols], "counts": [...]}``.
+
+    Returns
+    -------
+    (rows, cols) bool ndarray
+
+    Raises
+    ------
+    ValueError
+        If the runs do not add up to rows x cols.
+
+    Examples
+    --------
+    >>> rle_decode({"size": [2, 2], "counts": [1, 2, 1]}).tolist()
+    [[False, True], [True, False]]
+    """
     rows, cols = (int(v) for v in rle["size"])
     counts = np.asarray(rle["counts"], np.int64)
     if counts.sum() != rows * cols:

@@ -59,7 +59,11 @@ def verdict_label(score: float, unsafe_threshold: float,
 
 @dataclass(frozen=True)
 class Verdict:
-    """A score cut by the verdict configuration: ``decision == score >= threshold``."""
+    """A score cut by the verdict configuration: ``decision == score >= threshold``.
+
+    >>> cut(0.3, False, 0.5, "no girdle").review_threshold <= 0.5
+    True
+    """
 
     decision: bool
     threshold: float
@@ -75,6 +79,21 @@ def cut(score: float, rule_decision: bool, rule_threshold: float, reason: str,
     ``decision = score >= unsafe_threshold``, and when that differs from the rule the reason says
     so. The review threshold is capped at the unsafe threshold (an empty band, never an
     inverted one).
+
+    Parameters
+    ----------
+    score : float
+        The detector's score (never changed).
+    rule_decision, rule_threshold : bool, float
+        The G8 rule's decision and threshold (:class:`fleck.decision.Decision`).
+    reason : str
+        The rule's one-line reason.
+    verdict : VerdictConfig, optional
+        Review threshold and optional calibrated unsafe threshold (default: the defaults).
+
+    Returns
+    -------
+    Verdict
 
     Examples
     --------
@@ -100,6 +119,9 @@ class Thresholds:
     ``unsafe`` reaches the target precision, ``review`` the target recall (both on the labelled
     sample, re-weighted to ``prevalence``); ``source`` names the file, ``config`` the fleck
     configuration whose scores they were chosen on (None when unknown).
+
+    >>> Thresholds("fleck", unsafe=0.7, review=0.3, source="thresholds.json").review
+    0.3
     """
 
     detector: str
@@ -113,6 +135,18 @@ class Thresholds:
 
 def read_thresholds(path: str | os.PathLike, *, detector: str = "fleck") -> Thresholds:
     """Read ``detector``'s thresholds from a ``thresholds.json`` written by ``fleck compare``.
+
+    Parameters
+    ----------
+    path : path
+        The thresholds file.
+    detector : str
+        ``"fleck"`` or the name a CNN had in the comparison.
+
+    Returns
+    -------
+    Thresholds
+        The review threshold is capped at the unsafe one.
 
     Raises
     ------
@@ -170,6 +204,17 @@ def read_thresholds(path: str | os.PathLike, *, detector: str = "fleck") -> Thre
 
 def apply_thresholds(config: FleckConfig, thresholds: Thresholds) -> FleckConfig:
     """``config`` with the calibrated thresholds as its verdict, their origin in its notes.
+
+    Parameters
+    ----------
+    config : FleckConfig
+    thresholds : Thresholds
+        From :func:`read_thresholds`.
+
+    Returns
+    -------
+    FleckConfig
+        The same configuration (same name, same scores) with ``verdict`` replaced.
 
     Examples
     --------

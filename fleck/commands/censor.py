@@ -36,6 +36,22 @@ WHAT_HELP = ("what to cover: groups = the ribbons of the groups that fire the bo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fleck censor`` to ``subparsers`` (its ``func`` is :func:`run`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers()``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fleck")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["censor", "x.jpg", "--out", "censored", "--mode", "fill"])
+    >>> args.func is run, args.mode, args.what
+    (True, 'fill', 'groups')
+    """
     from fleck.censoring import COVER_WHAT, MODES
 
     parser = subparsers.add_parser(
@@ -78,8 +94,22 @@ def _margin(text: str) -> float:
 
 
 def check_folders(out: Path, images: list[str]) -> None:
-    """Refuse an output folder that is the folder of one of ``images`` (ValueError).
+    """Refuse an output folder that is the folder of one of ``images``.
 
+    Parameters
+    ----------
+    out : Path
+        The output folder (``--out``).
+    images : list of str
+        The input files.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` is, links included, the folder of one of ``images``.
+
+    Examples
+    --------
     >>> check_folders(Path("/tmp/out"), ["/tmp/in/a.jpg"])
     >>> try:
     ...     check_folders(Path("/tmp/in"), ["/tmp/in/a.jpg"])
@@ -95,6 +125,28 @@ def check_folders(out: Path, images: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fleck censor`` with parsed arguments; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`register` built.
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error (raised as ValueError, reported by
+        :func:`fleck.cli.main`).
+
+    Examples
+    --------
+    :func:`fleck.cli.main` parses the arguments and calls it:
+
+    >>> import tempfile
+    >>> from fleck.cli import main
+    >>> main(["censor", "no/such/file.jpg", "--out", tempfile.mkdtemp()])
+    1
+    """
     from fleck.censoring import censor_file
     from fleck.detector import Detector
 

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fleck.compare import metrics as M
 from fleck.verdict import THRESHOLDS_SCHEMA
@@ -42,7 +43,11 @@ __all__ = ["ThresholdTargets", "prevalence_weights", "threshold_for_precision",
 
 @dataclass(frozen=True)
 class ThresholdTargets:
-    """What the two thresholds must reach (the defaults of ``fleck compare``)."""
+    """What the two thresholds must reach (the defaults of ``fleck compare``).
+
+    >>> ThresholdTargets(precision=0.8).recall
+    0.95
+    """
 
     precision: float = 0.9
     """``unsafe``: at least 9 flagged images in 10 are unsafe (at the given prevalence)."""
@@ -56,9 +61,30 @@ class ThresholdTargets:
                 raise ValueError(f"the target {name} must lie in (0, 1], got {value}")
 
 
-def prevalence_weights(y, prevalence: float | None) -> np.ndarray:
+def prevalence_weights(y: ArrayLike, prevalence: float | None) -> np.ndarray:
     """Per-image weights that move the sample's share of positives to ``prevalence``.
 
+    Parameters
+    ----------
+    y : (n,) bool array_like
+        True for positive (unsafe) images.
+    prevalence : float or None
+        Share of positives wanted, strictly between 0 and 1; None keeps the sample's (all
+        weights 1).
+
+    Returns
+    -------
+    (n,) float ndarray
+        ``prevalence / p`` for positives, ``(1 - prevalence) / (1 - p)`` for negatives, p the
+        sample's share of positives.
+
+    Raises
+    ------
+    ValueError
+        For a prevalence outside (0, 1), or a sample with a single class.
+
+    Examples
+    --------
     >>> prevalence_weights([1, 0, 0, 0], 0.05).round(4).tolist()
     [0.2, 1.2667, 1.2667, 1.2667]
     """
@@ -101,9 +127,28 @@ class _Curve:
         return float(self.sorted.thresholds[ok[0]]) if len(ok) else None
 
 
-def threshold_for_precision(y, score, target: float, *, sample_weight=None) -> float | None:
-    """The lowest threshold whose (weighted) precision is at least ``target``; None if none.
+def threshold_for_precision(y: ArrayLike, score: ArrayLike, target: float, *,
+                            sample_weight: ArrayLike | None = None) -> float | None:
+    """The lowest threshold whose (weighted) precision is at least ``target``.
 
+    Parameters
+    ----------
+    y : (n,) bool array_like
+        True for positive images.
+    score : (n,) float array_like
+        A prediction is positive when ``score >= threshold``.
+    target : float
+        Precision to reach.
+    sample_weight : (n,) array_like, optional
+        Per-image weights (e.g. :func:`prevalence_weights`).
+
+    Returns
+    -------
+    float or None
+        One of the scores; None when no threshold reaches the target.
+
+    Examples
+    --------
     >>> threshold_for_precision([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.6)
     0.3
     """
@@ -111,9 +156,29 @@ def threshold_for_precision(y, score, target: float, *, sample_weight=None) -> f
     return _Curve(y, score, weights).choose("precision", target)
 
 
-def threshold_for_recall(y, score, target: float, *, sample_weight=None) -> float | None:
-    """The highest threshold whose recall is at least ``target``; None without positives.
+def threshold_for_recall(y: ArrayLike, score: ArrayLike, target: float, *,
+                         sample_weight: ArrayLike | None = None) -> float | None:
+    """The highest threshold whose recall is at least ``target``.
 
+    Parameters
+    ----------
+    y : (n,) bool array_like
+        True for positive images.
+    score : (n,) float array_like
+        A prediction is positive when ``score >= threshold``.
+    target : float
+        Recall to reach.
+    sample_weight : (n,) array_like, optional
+        Per-image weights (weights equal within the positives, as prevalence weights are, leave
+        recall unchanged).
+
+    Returns
+    -------
+    float or None
+        One of the scores; None without positives.
+
+    Examples
+    --------
     >>> threshold_for_recall([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.5)
     0.8
     """
@@ -126,10 +191,28 @@ def _arrays(y, score, sample_weight):
     return y, M._as_scores(score, len(y)), M._as_weights(sample_weight, len(y))
 
 
-def rates_at(y, score, threshold: float, weights: np.ndarray) -> dict[str, float | None]:
-    """Precision, recall, false-positive rate and the weighted share of images at or above
-    ``threshold`` (``flagged``), under ``weights``.
+def rates_at(y: ArrayLike, score: ArrayLike, threshold: float,
+             weights: np.ndarray) -> dict[str, float | None]:
+    """Precision, recall, false-positive rate and share flagged at ``threshold``.
 
+    Parameters
+    ----------
+    y : (n,) bool array_like
+        True for positive images.
+    score : (n,) float array_like
+        A prediction is positive when ``score >= threshold``.
+    threshold : float
+    weights : (n,) float ndarray
+        Per-image weights (e.g. :func:`prevalence_weights`).
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall``, ``fpr`` (None where undefined) and ``flagged``, the weighted
+        share of images at or above ``threshold``.
+
+    Examples
+    --------
     >>> rates_at([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.5], 0.5, np.ones(4))["flagged"]
     0.5
     """
@@ -152,7 +235,7 @@ def _pair(curve: _Curve, targets: ThresholdTargets, draws: np.ndarray | None
     return unsafe, review, False
 
 
-def calibrate(y, scores: Mapping[str, np.ndarray], *,
+def calibrate(y: ArrayLike, scores: Mapping[str, np.ndarray], *,
               targets: ThresholdTargets = ThresholdTargets(), prevalence: float | None = None,
               n_bootstrap: int = 1000, seed: int = 0, confidence: float = 0.95) -> dict:
     """The thresholds document for every score in ``scores`` (see the module docstring).

@@ -38,8 +38,8 @@ def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
         Ctrl-C state: stop submitting, then abandon what runs.
     config : FleckConfig
         Detector configuration.
-    overlays : str, optional
-        Overlay folder (on the workers' file system).
+    outputs : Outputs, optional
+        What the workers write besides the records (folders on the workers' file system).
     scheduler : str or distributed.Client
         ``tcp://host:8786``, or a client (left open).
     started : callable

@@ -52,8 +52,8 @@ def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
         Ctrl-C state: stop submitting, then abandon what runs.
     config : FleckConfig
         Detector configuration.
-    overlays : str, optional
-        Overlay folder.
+    outputs : Outputs, optional
+        What the workers write besides the records (overlays, skin maps).
     jobs : int
         Worker processes.
     started : callable
@@ -68,7 +68,7 @@ def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
     >>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
     >>> collector = Collector(ResultsFile(out, resume=False, csv=None), Progress(False, True))
     >>> run_local(iter([["no/such.jpg"]]), collector, stop=Stop(), config=FLECK_1996,
-    ...           overlays=None, jobs=1, started=lambda: None)
+    ...           outputs=None, jobs=1, started=lambda: None)
     >>> collector.results.close()
     >>> collector.images, collector.failed
     (1, 1)

@@ -32,7 +32,13 @@ Item = tuple[dict, "str | None"]  # (record, warning or None)
 class Outputs:
     """What a worker writes besides the record: overlays of flagged images, the skin map of
     every image (both under :func:`fleck.overlay.overlay_path` names), the skin map's run-length
-    encoding in the record."""
+    encoding in the record.
+
+    Examples
+    --------
+    >>> Worker("fleck1996", Outputs(masks="masks", skin_rle=True)).outputs.overlays is None
+    True
+    """
 
     overlays: str | None = None
     masks: str | None = None
