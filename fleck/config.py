@@ -143,17 +143,34 @@ class GeometryConfig:
     open_radius: float = param(1.0, "spec 2.3.2: open the skin map with a disk of max(1, SCALE)")
     simplify_tolerance: float = param(
         2.0, "spec 2.3.2: Douglas-Peucker tolerance max(2, 2 SCALE) px")
+    splitter: str = param(
+        "bend", "PROPOSAL (measured, stability): where a skeleton chain is cut into straight "
+        "pieces. 'bend' (default): at its sharpest bends, the angle between the chords to the "
+        "points bend_scale widths behind and ahead; 'dp': Douglas-Peucker at max(2, 2 SCALE) "
+        "px (spec 2.3.2), gentle bends merged, short pieces absorbed. On dev, 'dp' cut a "
+        "limb at one joint in one version of an image and not in its JPEG re-save or 2 % crop "
+        "(the commonest flip); 'bend' raised figure recall 20 -> 25 of 60 and cut the share of "
+        "flipping figures 57 -> 40 % (docs/reports/stability.md)")
+    bend_scale: float = param(
+        0.75, "PROPOSAL: 'bend' measures a chain's bend over an arc of 0.75 x its width (2 x "
+        "median boundary distance): a joint bends a limb over about its width, a staircase of "
+        "skeleton pixels does not")
+    bend_min: float = param(4.0, "PROPOSAL: that arc is at least 4 SCALE ...")
+    bend_max: float = param(20.0, "PROPOSAL: ... and at most 20 SCALE")
     merge_angle: float = param(
-        25.0, "PROPOSAL (measured on synthetic figures): polyline vertices where the spine turns "
-        "by less than 25 deg are removed, so gently curving limbs are not cut into pieces too "
-        "short to pass the elongation test (figures decided 34/60 -> see README)")
+        25.0, "PROPOSAL (measured on synthetic figures): a chain bending by less than 25 deg is "
+        "not cut there ('bend'; with 'dp', such polyline vertices are removed), so gently "
+        "curving limbs are not cut into pieces too short to pass the elongation test")
     min_segment_length: float = param(8.0, "spec G2/2.3.2: pieces shorter than 8 SCALE dropped")
     width_core: float = param(
         0.70, "spec 2.3.2: width = 2 x median distance over the middle 70 % of the piece")
     min_width: float = param(4.0, "spec G3 PROPOSAL: width >= 4 SCALE")
     max_width: float = param(50.0, "spec G3 PROPOSAL: width <= 50 SCALE")
     max_width_fraction: float = param(0.5, "spec G3 PROPOSAL: width <= 0.5 min(H, W)")
-    min_elongation: float = param(1.5, "spec G3 PROPOSAL: length / width >= 1.5")
+    min_elongation: float = param(
+        1.2, "spec G3 PROPOSAL 1.5, lowered to 1.2 (measured on dev): limb pieces of figures, "
+        "cut at their joints, are short for their width (a thigh); 1.2 raised figure recall "
+        "25 -> 30 of 60 at the same real-photo false positives once min_explained_skin applies")
     torso_min_width: float = param(
         15.0, "spec G3 PROPOSAL: stubby pieces with width >= 15 SCALE kept as torso candidates")
     extend_free_ends: bool = param(
@@ -223,10 +240,20 @@ class GeometryConfig:
     spine_thigh: bool = param(True, "spec G7/G8: spine-thigh groups may decide")
     min_group_coverage: float = param(
         0.05, "spec G8 PROPOSAL, kept by 2.3.5: the group's ribbons cover >= 5 % of the image")
+    min_explained_skin: float = param(
+        0.35, "PROPOSAL (measured on dev, stability): the ribbons of the groups that reach "
+        "min_group_coverage must together cover >= 35 % of the skin map: a body plan accounts "
+        "for much of the skin it is made of. Dev false positives (limbs on hair, faces, folds of "
+        "close-ups) explained a median 11 % of the skin, figures 46 %; at 0.35 real-photo "
+        "positives on dev fell 7 -> 2 of 333 and those that flip under benign changes 13 -> 2 "
+        "(docs/reports/stability.md); 0 switches it off")
     decision_threshold: float = param(
         0.5, "PROPOSAL: score >= 0.5 exactly when the G8 rule fires (see fleck.decision)")
 
     def __post_init__(self) -> None:
+        if self.splitter not in ("bend", "dp"):
+            raise ValueError(
+                f"GeometryConfig.splitter must be 'bend' or 'dp', got {self.splitter!r}")
         if self.finder != "medial_axis":
             raise ValueError(f"GeometryConfig.finder must be 'medial_axis', got {self.finder!r}")
 

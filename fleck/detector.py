@@ -64,6 +64,8 @@ class Detection:
     config: str = "fleck1996"
     times_ms: dict[str, float] = field(default_factory=dict, compare=False)
     review_threshold: float | None = None
+    #: Share of the skin map under the ribbons of the groups that reach the coverage mark.
+    explained_skin: float = 0.0
 
     @property
     def label(self) -> str:
@@ -97,6 +99,7 @@ class Detection:
             "threshold": self.threshold, "label": self.label,
             "review_threshold": self.review_threshold,
             "skin_fraction": round(self.skin_fraction, 6),
+            "explained_skin": round(self.explained_skin, 6),
             "passes_skin": self.passes_skin, "rule": self.rule, "reason": self.reason,
             "groups": self.group_counts(),
             "times_ms": {k: round(v, 3) for k, v in self.times_ms.items()},
@@ -116,6 +119,7 @@ class Detection:
         return {
             "schema": SCHEMA_VERSION, **self.summary(),
             "skin_fraction": float(self.skin_fraction),
+            "explained_skin": float(self.explained_skin),
             "times_ms": {k: float(v) for k, v in self.times_ms.items()}, "config": self.config,
             "deciding_group": self.deciding_group, "bailed_out": self.bailed_out,
             "truncated": self.truncated,
@@ -142,7 +146,8 @@ class Detection:
             deciding_group=data.get("deciding_group"), bailed_out=data.get("bailed_out"),
             truncated=bool(data.get("truncated", False)), config=data.get("config", ""),
             times_ms=dict(data.get("times_ms", {})),
-            review_threshold=data.get("review_threshold"))
+            review_threshold=data.get("review_threshold"),
+            explained_skin=float(data.get("explained_skin", 0.0)))
 
 
 class Detector:
@@ -195,7 +200,8 @@ class Detector:
             lap("grouper")
         verdict = decide(skin.fraction, skin.passes, n_limbs=len(grouping.limbs),
                          groups=grouping.groups, bailed_out=bailed_out,
-                         geometry=config.geometry, skin=config.skin)
+                         geometry=config.geometry, skin=config.skin,
+                         explained=grouping.explained)
         final = cut(verdict.score, verdict.decision, verdict.threshold, verdict.reason,
                     config.verdict)
         lap("decision")
@@ -210,7 +216,8 @@ class Detector:
             groups=tuple(g.scaled(factor) for g in grouping.groups),
             image_size=tuple(loaded.original_size), mask=skin.mask,
             deciding_group=verdict.group, bailed_out=bailed_out, truncated=grouping.truncated,
-            config=config.name, times_ms=times, review_threshold=final.review_threshold)
+            config=config.name, times_ms=times, review_threshold=final.review_threshold,
+            explained_skin=grouping.explained)
 
     def score(self, image) -> float:
         """The continuous score in [0, 1] (``detect(image).score``)."""

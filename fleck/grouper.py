@@ -117,6 +117,9 @@ class Grouping:
     groups: tuple[Group, ...]
     bailed_out: str | None = None
     truncated: bool = False
+    #: Fraction of the skin map covered by the ribbons of the groups that reach
+    #: ``min_group_coverage`` (0 when none does): how much of the skin the body plan explains.
+    explained: float = 0.0
 
 
 def group(segments: tuple[Segment, ...], skin: np.ndarray,
@@ -136,7 +139,7 @@ def group(segments: tuple[Segment, ...], skin: np.ndarray,
                        config, first_only)
         return Grouping(tuple(limb.mapped(frame.to_input) for limb in found.limbs),
                         tuple(g.mapped(frame.to_input) for g in found.groups),
-                        found.bailed_out, found.truncated)
+                        found.bailed_out, found.truncated, found.explained)
     return _group(segments, skin, config, first_only)
 
 
@@ -165,7 +168,20 @@ def _group(segments: tuple[Segment, ...], skin: np.ndarray, config: GeometryConf
             if count >= config.max_groups_listed:
                 truncated = True
                 break
-    return Grouping(tuple(limbs), tuple(groups), None, truncated)
+    return Grouping(tuple(limbs), tuple(groups), None, truncated,
+                    _explained(groups, coverage, skin, config.min_group_coverage))
+
+
+def _explained(groups: list[Group], coverage: _Coverage, skin: np.ndarray,
+               min_coverage: float) -> float:
+    """Fraction of the skin map under the ribbons of the groups reaching ``min_coverage``."""
+    deciding = {i for g in groups if g.coverage >= min_coverage for i in g.segments}
+    skin_pixels = int(np.count_nonzero(skin))
+    if not deciding or skin_pixels == 0:
+        return 0.0
+    coverage(deciding)
+    return float(np.count_nonzero(coverage.canvas.view(bool) & skin)) / skin_pixels
+
 
 
 def find_limbs(segments: tuple[Segment, ...], skin: np.ndarray,

@@ -83,9 +83,11 @@ def _group_scores(detection, config: FleckConfig) -> list[float]:
     Computed from the values at the precision ``Detection.to_dict`` keeps, so that a detection
     read back from its record gives the same regions.
     """
+    explained = round(getattr(detection, "explained_skin", 1.0), 6)
     return [decide(round(detection.skin_fraction, 6), detection.passes_skin,
                    n_limbs=len(detection.limbs), groups=(Group.from_dict(g.to_dict()),),
-                   bailed_out=None, geometry=config.geometry, skin=config.skin).score
+                   bailed_out=None, geometry=config.geometry, skin=config.skin,
+                   explained=explained).score
             for g in detection.groups]
 
 

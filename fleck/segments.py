@@ -2,7 +2,9 @@
 
 Spec 2.3.2 (RECOMMENDED over the G1-G3 edge pairs, on measured evidence): open the skin map with a
 disk of radius max(1, SCALE); take the Euclidean distance transform and a thin skeleton; cut the
-skeleton at junction pixels; simplify each chain with Douglas-Peucker (tolerance max(2, 2 SCALE));
+skeleton at junction pixels; cut each chain at its sharp bends (measured over an arc about as long
+as the chain is wide; Douglas-Peucker with tolerance max(2, 2 SCALE) as in the spec is the
+``splitter='dp'`` alternative);
 every straight piece at least 8 SCALE long is a segment whose spine is the piece and whose width is
 twice the median distance over its middle 70 %. G3's width and elongation bounds apply. Pieces
 meeting at a skeleton junction or a polyline vertex share a node, which the grouper uses as joint.
@@ -204,8 +206,12 @@ def _find_segments(mask: np.ndarray, scale: float, config: GeometryConfig,
             points = np.vstack([node_positions[start_node], points])
         if end_node >= 0:
             points = np.vstack([points, node_positions[end_node]])
-        vertices = _merge_gentle_bends(points, _simplify(points, tolerance), config.merge_angle)
-        vertices = _absorb_short_pieces(points, vertices, min_length)
+        if config.splitter == "bend":
+            vertices = _bend_vertices(points, distance, scale, min_length, config)
+        else:
+            vertices = _merge_gentle_bends(points, _simplify(points, tolerance),
+                                           config.merge_angle)
+            vertices = _absorb_short_pieces(points, vertices, min_length)
         # Node ids along the polyline: junction nodes at attached ends, fresh ids elsewhere.
         nodes = []
         for k in range(len(vertices)):
@@ -326,6 +332,59 @@ def _simplify(points: np.ndarray, tolerance: float) -> list[int]:
     if indices[-1] != len(points) - 1:
         indices.append(len(points) - 1)
     return sorted(set(indices))
+
+
+def _bend_vertices(points: np.ndarray, distance: np.ndarray, scale: float, min_length: float,
+                   config: GeometryConfig) -> list[int]:
+    """Where to cut a chain into straight pieces: at its sharpest bends, measured at its scale.
+
+    The bend at a point is the angle between the chords to the points an arc length ``m``
+    behind and ahead of it, with ``m`` = ``bend_scale`` x the chain's width (2 x the median
+    boundary distance along it), clipped to [``bend_min``, ``bend_max``] SCALE and at least
+    half the shortest piece: a joint bends a limb over a stretch about as long as the limb is
+    wide, while the staircase of a pixel skeleton does not bend at that scale. Cuts go at the
+    sharpest bend first, then at the sharpest bend at least ``2 m`` from every cut (closer
+    bends share their chords: one joint), as long as the bend reaches ``merge_angle``. Unlike
+    Douglas-Peucker at a fixed pixel tolerance, a one-pixel change of the skin map moves a cut
+    by about a pixel instead of adding or removing one.
+
+    Returns the indices into ``points`` of the piece ends, first and last point included.
+
+    >>> arm = np.array([(50.0, c) for c in range(10, 60)] + [(50.0 + r, 59.0 + r)
+    ...                                                      for r in range(1, 40)])
+    >>> dist = np.full((120, 120), 6.0, np.float32)
+    >>> _bend_vertices(arm, dist, 1.0, 8.0, GeometryConfig())
+    [0, 49, 88]
+    """
+    n = len(points)
+    if n < 3:
+        return [0, n - 1]
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    total = float(arc[-1])
+    index = np.rint(points).astype(np.intp)
+    width = 2.0 * float(np.median(distance[index[:, 0], index[:, 1]]))
+    m = float(np.clip(config.bend_scale * width, config.bend_min * scale,
+                      config.bend_max * scale))
+    m = max(m, 0.5 * min_length)
+    inner = np.flatnonzero((arc >= m) & (arc <= total - m))
+    if len(inner) == 0:
+        return [0, n - 1]
+    behind = np.stack([np.interp(arc[inner] - m, arc, points[:, k]) for k in (0, 1)], axis=1)
+    ahead = np.stack([np.interp(arc[inner] + m, arc, points[:, k]) for k in (0, 1)], axis=1)
+    u, v = points[inner] - behind, ahead - points[inner]
+    cos = np.einsum("ij,ij->i", u, v) / np.maximum(
+        np.hypot(u[:, 0], u[:, 1]) * np.hypot(v[:, 0], v[:, 1]), 1e-9)
+    bend = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    # Bends measured less than 2m apart share chords: one joint (a rounded elbow, whose thick
+    # outline puts two corners in the skeleton) is cut once.
+    at = arc[inner]
+    cuts: list[int] = []
+    for k in np.argsort(-bend, kind="stable"):
+        if bend[k] < config.merge_angle:
+            break
+        if all(abs(at[k] - arc[c]) >= 2 * m for c in cuts):
+            cuts.append(int(inner[k]))
+    return [0, *sorted(cuts), n - 1]
 
 
 def _merge_gentle_bends(points: np.ndarray, vertices: list[int], max_turn: float) -> list[int]:

@@ -70,8 +70,8 @@ def controls():
 
 @pytest.fixture(scope="module")
 def decided(figures):
-    """The first figure decided positive (seed 0, a spine-thigh group)."""
-    return next((scene, det) for scene, det in figures if det.decision)
+    """The first figure decided positive with limbs."""
+    return next((scene, det) for scene, det in figures if det.decision and det.limbs)
 
 
 # --- where the limbs are ------------------------------------------------------------------

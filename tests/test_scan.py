@@ -30,7 +30,7 @@ from fleck.scan.worker import Worker
 REPO = Path(__file__).resolve().parents[1]
 OK_KEYS = {"path", "status", "decision", "score", "threshold", "label", "review_threshold",
            "skin_fraction", "passes_skin", "rule", "reason", "groups", "times_ms", "width",
-           "height", "config", "fleck_version", "regions"}
+           "height", "config", "fleck_version", "regions", "explained_skin"}
 
 
 def skin_noise(rng: np.random.Generator, shape=(96, 128)) -> np.ndarray:
@@ -419,10 +419,12 @@ def test_ctrl_c_stops_cleanly_with_a_valid_file(many, tmp_path):
     assert_every_image_once(out, many)
 
 
-def test_scan_benchmark_can_repeat_a_measurement(tree, tmp_path):
+def test_scan_benchmark_can_repeat_a_measurement(tree, tmp_path, monkeypatch):
     """bench/bench_scan.py times the same scan twice into one results file (--repeat 2)."""
     import importlib.util
 
+    # The bench scripts import their neighbour bench/_report.py as a top-level module.
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
     spec = importlib.util.spec_from_file_location("bench_scan", REPO / "bench" / "bench_scan.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
