@@ -25,6 +25,7 @@ from fleck.scan.collect import Collector, Progress, Stop
 from fleck.scan.results import ResultsFile, error_record, path_key
 from fleck.scan.settings import SCAN
 from fleck.scan.walk import find_images
+from fleck.video.rule import VideoSettings
 
 __all__ = ["scan", "ScanSummary"]
 
@@ -80,7 +81,7 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
          resume: bool = False, csv: str | os.PathLike | None = None,
          overlays: str | os.PathLike | None = None, quiet: bool = True,
          scheduler: Any = None, chunk: int = SCAN.chunk,
-         overwrite: bool = False) -> ScanSummary:
+         overwrite: bool = False, video: VideoSettings | None = None) -> ScanSummary:
     """Run the detector on every image under ``paths``, appending one JSON line each to ``out``.
 
     Parameters
@@ -108,6 +109,11 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
         Images per task.
     overwrite : bool
         Start ``out`` afresh even if it holds records.
+    video : VideoSettings, optional
+        Sampling and per-file rule for videos and animated images (default: 1 frame per
+        second, at most 300, flagged when 2 are). Each gives one record per sampled frame,
+        then one for the file (:mod:`fleck.video.media`); ``resume`` redoes a file whose file
+        record is missing.
 
     Returns
     -------
@@ -163,7 +169,7 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
             run = _runner(scheduler)
             run(_batches(iter(todo), int(chunk)), collector, stop=stop, config=config,
                 overlays=overlay_dir, jobs=jobs, scheduler=scheduler,
-                started=lambda: todo.start_counting(progress))
+                started=lambda: todo.start_counting(progress), video=video)
             interrupted = stop.requested
     except KeyboardInterrupt:
         interrupted = True
@@ -193,6 +199,10 @@ def _report_repairs(results: ResultsFile, progress: Progress) -> None:
     if results.torn:
         progress.say(f"fleck scan: {results.out}: repaired a torn last line (an interrupted "
                      "scan)")
+    if results.incomplete:
+        progress.say(f"fleck scan: {results.out}: dropped the frame records of "
+                     f"{len(results.incomplete)} video(s) an interruption left incomplete; "
+                     "they are scanned again")
     if results.bad_lines:
         progress.say(f"fleck scan: {results.out}: {results.bad_lines} unreadable line(s) kept "
                      "as they are; their images are scanned again")

@@ -30,8 +30,10 @@ from fleck.video.decode import (
 from fleck.video.media import FrameResult, MediaDetection, detect_media, is_frame_record
 from fleck.video.rule import (
     DEFAULT_SETTINGS,
+    FRAME_AGGREGATES,
     REVIEW_SCORE,
     VideoSettings,
+    aggregate_scores,
     file_label,
     file_verdict,
 )
@@ -47,5 +49,6 @@ from fleck.video.sniff import (
 __all__ = ["detect_media", "MediaDetection", "FrameResult", "is_frame_record", "read_frames",
            "MediaReader", "Frame", "MediaInfo", "VideoUnavailableError",
            "video_decoder_available", "DECODE", "VideoSettings", "DEFAULT_SETTINGS",
-           "file_verdict", "file_label", "REVIEW_SCORE", "media_kind", "MediaKind",
+           "file_verdict", "file_label", "REVIEW_SCORE", "aggregate_scores", "FRAME_AGGREGATES",
+           "media_kind", "MediaKind",
            "has_video_signature", "sniff_video", "claims_video", "VIDEO_EXTENSIONS"]

@@ -25,7 +25,7 @@ frame delay of 10 ms or less counts as 100 ms.
 >>> frames = [Image.fromarray(np.full((40, 60, 3), v, np.uint8)) for v in (0, 80, 160)]
 >>> frames[0].save(path, save_all=True, append_images=frames[1:], duration=500, loop=0)
 >>> with read_frames(path, VideoSettings(fps=1)) as reader:
-...     [(f.index, f.time_s, f.rgb.shape) for f in reader]
+...     [(f.frame, f.time_s, f.rgb.shape) for f in reader]
 [(0, 0.0, (40, 60, 3)), (2, 1.0, (40, 60, 3))]
 """
 
@@ -92,7 +92,7 @@ class Frame:
 
     Attributes
     ----------
-    index : int
+    frame : int
         Position of the frame in the file, in presentation order, from 0.
     time_s : float
         When it is shown, in seconds from the start of the stream (6 decimals).
@@ -103,7 +103,7 @@ class Frame:
     keyframe : bool
     """
 
-    index: int
+    frame: int
     time_s: float
     rgb: np.ndarray = field(repr=False)
     original_size: tuple[int, int]
@@ -305,8 +305,8 @@ def _video_stream(av, container, label: str, max_pixels, min_size):
         raise ImageError(label, "unsupported video codec (FFmpeg has no decoder for it)")
     width, height = int(context.width or 0), int(context.height or 0)
     if width <= 0 or height <= 0:
-        raise ImageError(label, f"no frame size in the {context.name} stream (truncated or "
-                                "corrupt video)")
+        raise ImageError(label, f"no usable frame size in the {context.name} stream (FFmpeg "
+                                "refused it: too large, truncated or corrupt)")
     _check_frame_size(label, height, width, max_pixels, min_size)
     context.thread_count = 1  # parallelism is across files (fleck scan's processes)
     duration = None
@@ -334,10 +334,11 @@ def _video_frames(av, container, stream, info: MediaInfo, label: str, settings: 
     packets = 0
     seen_keyframe = False
     first_error = None
+    last_time = 0.0
     context.skip_frame = "DEFAULT"
 
     def _sample(frame):
-        nonlocal outputs
+        nonlocal outputs, last_time
         outputs += 1
         if frame.pts is not None:
             time_s = seconds(frame.pts)
@@ -346,9 +347,10 @@ def _video_frames(av, container, stream, info: MediaInfo, label: str, settings: 
             rate = info.fps or 1.0
             index = outputs - 1
             time_s = index / rate
+        last_time = max(last_time, time_s)
         if not sampler.take(time_s):
             return
-        yield Frame(index=index, time_s=round(time_s, 6),
+        yield Frame(frame=index, time_s=round(time_s, 6),
                     rgb=_small_rgb(frame, working_size, label, max_pixels, min_size),
                     original_size=(frame.height, frame.width), keyframe=bool(frame.key_frame))
 
@@ -416,6 +418,11 @@ def _video_frames(av, container, stream, info: MediaInfo, label: str, settings: 
         reason = f": {first_error}" if first_error else ""
         raise ImageError(label, f"no frame could be decoded from {packets} packets "
                                 f"(truncated or corrupt video{reason})")
+    frame_s = 1.0 / info.fps if info.fps else 0.0
+    if not sampler.full and info.duration_s and not keyframes_only \
+            and last_time + 2 * frame_s + 0.5 < info.duration_s:
+        info.warnings.append(f"the video ends at {last_time:g} s of the {info.duration_s:g} s "
+                             "its header declares (a truncated file?)")
     if info.corrupt_packets and not any("gave up" in w for w in info.warnings):
         info.warnings.append(f"{info.corrupt_packets} damaged packets skipped ({first_error})")
 
@@ -487,6 +494,15 @@ def _animation_frames(image, info: MediaInfo, label: str, settings: VideoSetting
             except Exception as err:
                 info.warnings.append(f"stopped at frame {index}: {_describe(err)}")
                 break
+        if "duration" not in image.info:  # WebP tells a frame's duration once it is decoded
+            try:
+                image.load()
+            except Exception as err:
+                if index == 0:
+                    raise ImageError(label, f"truncated or corrupt image data: "
+                                            f"{_describe(err)}") from None
+                info.warnings.append(f"stopped at frame {index}: {_describe(err)}")
+                break
         duration = image.info.get("duration") or 0
         try:
             duration = int(round(float(duration)))
@@ -505,7 +521,7 @@ def _animation_frames(image, info: MediaInfo, label: str, settings: VideoSetting
                     raise
                 info.warnings.append(f"stopped at frame {index}: {err.reason}")
                 break
-            yield Frame(index=index, time_s=round(elapsed_ms / 1000, 6),
+            yield Frame(frame=index, time_s=round(elapsed_ms / 1000, 6),
                         rgb=to_working_size(loaded.rgb, working_size),
                         original_size=loaded.original_size, keyframe=True)
         elapsed_ms += max(duration, 0)

@@ -113,6 +113,8 @@ class MediaDetection:
             text += "; stopped early"
         elif self.info.truncated:
             text += f"; stopped at --max-frames {self.settings.max_frames}"
+        for warning in self.info.warnings:
+            text += f"; {warning}"
         return text
 
     def summary(self) -> dict:
@@ -208,7 +210,7 @@ def detect_media(path: str | os.PathLike, config: FleckConfig | str | None = Non
             loaded = LoadedImage(frame.rgb, frame.original_size, label)
             detection = detector.detect(loaded)
             threshold = detection.threshold
-            results.append(FrameResult(frame.index, frame.time_s, _frame_summary(detection),
+            results.append(FrameResult(frame.frame, frame.time_s, _frame_summary(detection),
                                        detection if keep_detections else None))
             scores.append(detection.score)
             if detection.decision and first_flagged_s is None:

@@ -34,7 +34,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-__all__ = ["VideoSettings", "DEFAULT_SETTINGS", "file_verdict", "file_label", "REVIEW_SCORE"]
+__all__ = ["VideoSettings", "DEFAULT_SETTINGS", "file_verdict", "file_label", "REVIEW_SCORE",
+           "FRAME_AGGREGATES", "aggregate_scores"]
+
+#: How per-frame scores become a file's score: ``max`` (the highest), ``k-of-n`` (the K-th
+#: highest, so a file passes a threshold when at least K frames do: fleck's own rule).
+FRAME_AGGREGATES = ("max", "k-of-n")
 
 #: Lower edge of the ``review`` band of the per-file ``label``: a file scoring at least this but
 #: below the decision threshold is ``review`` (PROPOSAL: a frame scoring 0.4 passed the skin
@@ -146,12 +151,43 @@ def file_verdict(scores: Sequence[float], threshold: float,
     n = len(scores)
     if n == 0:
         return False, 0.0
-    k = min(settings.min_frames, n)
     if settings.consecutive:
+        k = min(settings.min_frames, n)
         score = max(min(scores[i:i + k]) for i in range(n - k + 1))
     else:
-        score = sorted(scores, reverse=True)[k - 1]
+        score = aggregate_scores(scores, "k-of-n", settings.min_frames)
     return bool(score >= threshold), float(score)
+
+
+def aggregate_scores(scores: Sequence[float], how: str = "max", k: int = 2) -> float:
+    """One score for a file from its frames' scores (:data:`FRAME_AGGREGATES`).
+
+    ``k-of-n`` is the ``k``-th highest score (``k`` lowered to the number of frames), so the
+    file scores at least ``t`` exactly when ``k`` of its frames do.
+
+    Parameters
+    ----------
+    scores : sequence of float
+        At least one score.
+    how : {"max", "k-of-n"}
+    k : int
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> aggregate_scores([0.2, 0.9, 0.6]), aggregate_scores([0.2, 0.9, 0.6], "k-of-n", 2)
+    (0.9, 0.6)
+    """
+    if not len(scores):
+        raise ValueError("no frame scores to aggregate")
+    if how == "max":
+        return float(max(scores))
+    if how == "k-of-n":
+        return float(sorted(scores, reverse=True)[min(int(k), len(scores)) - 1])
+    raise ValueError(f"unknown frame aggregate {how!r}; expected one of {FRAME_AGGREGATES}")
 
 
 def file_label(score: float, threshold: float) -> str:

@@ -26,8 +26,8 @@ MediaKind = Literal["image", "animation", "video"]
 #: File name extensions that claim to be videos: found in folders (and reported when
 #: unreadable) without sniffing their content.
 VIDEO_EXTENSIONS: tuple[str, ...] = (
-    ".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2", ".mkv", ".webm", ".avi", ".ts", ".mts",
-    ".m2ts", ".mpg", ".mpeg", ".flv")
+    ".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2", ".mkv", ".webm", ".avi", ".mts",
+    ".m2ts", ".mpg", ".mpeg", ".flv")  # not ".ts": TypeScript sources share it
 
 #: Pillow formats whose files may hold several frames with durations.
 ANIMATION_FORMATS = ("GIF", "PNG", "WEBP")
