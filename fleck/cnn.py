@@ -33,7 +33,7 @@ import numpy as np
 from fleck.errors import ImageError
 
 __all__ = ["NUDENET_EXPOSED_CLASSES", "nudenet_score", "CnnUnavailableError", "CNN_NAMES",
-           "get_cnn_scorer", "score_paths"]
+           "get_cnn_scorer", "score_paths", "score_media"]
 
 #: NudeNet 3.4 classes whose detection makes an image NSFW for the comparison (exposed breast,
 #: genitalia, buttocks, anus). Covered parts, faces, feet, belly, armpits and male breast are
@@ -338,6 +338,38 @@ def score_paths(name: str, paths: Iterable[str], *, threads: int | None = None,
             writer.close()
     if cache:
         _compact_cache(cache, name, {**cached, **fresh})
+    return out
+
+
+def score_media(name: str, paths: Iterable[str], settings=None, *, frame_aggregate: str = "max",
+                threads: int | None = None, classes: Sequence[str] | None = None,
+                failures: dict[str, str] | None = None, working_size: int = 1024,
+                ) -> dict[str, float]:
+    """Score videos and animated images with CNN ``name``: ``{path: score}``.
+
+    The frames are sampled as fleck samples them (``settings``, a
+    :class:`fleck.video.VideoSettings`), shrunk so that height + width <= ``working_size``
+    (the CNNs look at 224-320 pixel squares), scored one by one, and combined by
+    ``frame_aggregate`` (:func:`fleck.video.aggregate_scores`; ``k-of-n`` uses
+    ``settings.min_frames``). Not cached. Files that cannot be read go to ``failures``.
+    """
+    from fleck.video.decode import read_frames
+    from fleck.video.rule import DEFAULT_SETTINGS, aggregate_scores
+
+    settings = settings or DEFAULT_SETTINGS
+    model = None
+    out: dict[str, float] = {}
+    for path in dict.fromkeys(os.fspath(p) for p in paths):
+        if model is None:
+            model = _model(name, threads, classes)
+        try:
+            with read_frames(path, settings, working_size=working_size) as reader:
+                frame_scores = [model.score(model.raw(frame.rgb, path)) for frame in reader]
+        except ImageError as err:
+            if failures is not None:
+                failures[path] = err.reason
+            continue
+        out[path] = aggregate_scores(frame_scores, frame_aggregate, settings.min_frames)
     return out
 
 

@@ -45,6 +45,8 @@ class CompareSettings:
     confidence: float = 0.95
     gallery_size: int = 48              # thumbnails per gallery; the JSON lists every image
     thumb_size: int = 200               # longest side of the report's thumbnails, pixels
+    frame_aggregate: str = "max"        # CNN per-frame video results -> one score per file
+    min_frames: int = 2                 # K of frame_aggregate "k-of-n" (fleck's --min-frames)
 
 
 @dataclass
