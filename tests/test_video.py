@@ -202,6 +202,31 @@ def test_frames_are_decoded_at_the_working_size(videos):
 
 
 @needs_av
+@pytest.mark.parametrize("degrees, turns", [(90, 1), (-90, 3), (180, 2)])
+def test_a_display_rotation_is_applied_as_players_do(tmp_path, degrees, turns):
+    import av
+
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[:16, :16] = 255  # a white block in the stored frame's top-left corner
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_rotation(degrees)  # counter-clockwise
+        for _ in range(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with read_frames(path, VideoSettings(every_frame=True), working_size=None) as reader:
+        frame = next(iter(reader))
+    upright = np.rot90(stored, turns)
+    assert frame.rgb.shape == upright.shape
+    assert frame.original_size == upright.shape[:2]
+    assert np.abs(frame.rgb.astype(int) - upright).mean() < 8
+
+
+@needs_av
 def test_keyframes_mode_decodes_keyframes_only(tmp_path):
     path = write_video(tmp_path / "gop.mp4", clip_frames(), gop=FPS)  # a keyframe per second
     result = detect_media(path, settings=VideoSettings(keyframes=True, fps=30))

@@ -11,6 +11,7 @@ frames nothing refers to (non-reference B-frames) are skipped unless one of them
 sampled; in ``keyframes`` mode only keyframe packets reach the decoder. Timestamps come from
 the stream's presentation times (``pts x time_base``, less the stream's start time), so they are
 exact for constant-frame-rate files; ``frame`` is the frame's position in presentation order.
+A display rotation (portrait phone videos) is applied, as players apply it.
 A packet that fails to decode (a damaged stretch) is counted and skipped; a file whose
 container cannot be parsed, that has no video stream, whose codec FFmpeg cannot decode, or of
 which no frame decodes, is refused with a one-line reason.
@@ -350,9 +351,9 @@ def _video_frames(av, container, stream, info: MediaInfo, label: str, settings: 
         last_time = max(last_time, time_s)
         if not sampler.take(time_s):
             return
-        yield Frame(frame=index, time_s=round(time_s, 6),
-                    rgb=_small_rgb(frame, working_size, label, max_pixels, min_size),
-                    original_size=(frame.height, frame.width), keyframe=bool(frame.key_frame))
+        rgb, size = _small_rgb(frame, working_size, label, max_pixels, min_size)
+        yield Frame(frame=index, time_s=round(time_s, 6), rgb=rgb, original_size=size,
+                    keyframe=bool(frame.key_frame))
 
     def seconds(pts: int) -> float:
         nonlocal start
@@ -430,7 +431,9 @@ class _GiveUp(Exception):
     """Too many packets failed to decode."""
 
 
-def _small_rgb(frame, working_size, label: str, max_pixels, min_size) -> np.ndarray:
+def _small_rgb(frame, working_size, label: str, max_pixels,
+               min_size) -> tuple[np.ndarray, tuple[int, int]]:
+    """The frame as RGB at the working size, turned upright; and its upright full size."""
     from fleck.skin import working_shape
 
     _check_frame_size(label, frame.height, frame.width, max_pixels, min_size)
@@ -441,7 +444,13 @@ def _small_rgb(frame, working_size, label: str, max_pixels, min_size) -> np.ndar
     gentle = frame.height <= 2 * rows and frame.width <= 2 * cols
     rgb = frame.reformat(width=cols, height=rows, format="rgb24",
                          interpolation="BILINEAR" if gentle else "AREA", **options).to_ndarray()
-    return np.ascontiguousarray(rgb)
+    # A phone's portrait video is stored sideways with a display rotation (counter-clockwise
+    # degrees): show it as players do, as EXIF orientation is applied to photos.
+    turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
+    size = (frame.height, frame.width) if turns % 2 == 0 else (frame.width, frame.height)
+    if turns:
+        rgb = np.rot90(rgb, turns)
+    return np.ascontiguousarray(rgb), size
 
 
 # -------------------------------------------------------------------------------- animation
