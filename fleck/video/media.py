@@ -41,7 +41,13 @@ from fleck._version import __version__
 from fleck.config import FleckConfig
 from fleck.loading import LoadedImage
 from fleck.video.decode import MediaInfo, read_frames
-from fleck.video.rule import DEFAULT_SETTINGS, VideoSettings, file_label, file_verdict
+from fleck.video.rule import (
+    DEFAULT_SETTINGS,
+    REVIEW_SCORE,
+    VideoSettings,
+    file_label,
+    file_verdict,
+)
 from fleck.video.sniff import MediaKind
 
 __all__ = ["FrameResult", "MediaDetection", "detect_media", "is_frame_record"]
@@ -228,9 +234,18 @@ def detect_media(path: str | os.PathLike, config: FleckConfig | str | None = Non
     decision, score = file_verdict(scores, threshold, settings)
     return MediaDetection(
         path=label, kind=info.kind, frames=tuple(results), decision=decision, score=score,
-        threshold=threshold, label=file_label(score, threshold), first_flagged_s=first_flagged_s,
+        threshold=threshold, label=file_label(score, threshold, _review_threshold(cfg)),
+        first_flagged_s=first_flagged_s,
         info=info, settings=settings, config=cfg.name, stopped_early=stopped_early,
         first_flagged=first_flagged)
+
+
+def _review_threshold(config) -> float:
+    """The configuration's review threshold when it has a three-way verdict, else the
+    :data:`~fleck.video.rule.REVIEW_SCORE` default."""
+    verdict = getattr(config, "verdict", None)
+    value = getattr(verdict, "review_threshold", None)
+    return REVIEW_SCORE if value is None else float(value)
 
 
 def _frame_summary(detection) -> dict:

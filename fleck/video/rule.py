@@ -190,9 +190,22 @@ def aggregate_scores(scores: Sequence[float], how: str = "max", k: int = 2) -> f
     raise ValueError(f"unknown frame aggregate {how!r}; expected one of {FRAME_AGGREGATES}")
 
 
-def file_label(score: float, threshold: float) -> str:
-    """``"unsafe"`` at or above ``threshold``, ``"review"`` from :data:`REVIEW_SCORE`, else
-    ``"safe"``.
+def file_label(score: float, threshold: float, review_threshold: float | None = REVIEW_SCORE,
+               ) -> str:
+    """``"unsafe"`` at or above ``threshold``, ``"review"`` from ``review_threshold``, else
+    ``"safe"`` (the images' three-way verdict, applied to a file's score).
+
+    Parameters
+    ----------
+    score : float
+    threshold : float
+        The decision threshold.
+    review_threshold : float or None
+        Lower edge of the review band (default :data:`REVIEW_SCORE`; None: no review band).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -201,4 +214,6 @@ def file_label(score: float, threshold: float) -> str:
     """
     if score >= threshold:
         return "unsafe"
-    return "review" if score >= min(REVIEW_SCORE, threshold) else "safe"
+    if review_threshold is not None and score >= review_threshold:
+        return "review"
+    return "safe"
