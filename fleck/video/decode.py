@@ -250,12 +250,13 @@ def _check_file(path, label: str) -> None:
 
 
 def _check_frame_size(label: str, height: int, width: int, max_pixels, min_size) -> None:
-    pixels = height * width
-    if max_pixels is not None and pixels > max_pixels:
-        raise ImageError(label, f"frames too large: {width}x{height} = {pixels / 1e6:.1f} "
-                                f"megapixels > limit {max_pixels / 1e6:.1f}")
-    if min(height, width) < min_size:
-        raise ImageError(label, f"frames too small: {width}x{height} < minimum side {min_size}")
+    """The image loader's size limits, said of frames ("frames too large: ...")."""
+    from fleck.loading import _check_size
+
+    try:
+        _check_size(label, height, width, max_pixels, min_size)
+    except ImageError as err:
+        raise ImageError(label, f"frames {err.reason}") from None
 
 
 def _describe(err: BaseException) -> str:
