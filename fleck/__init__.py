@@ -2,7 +2,7 @@
 
 Pipeline (one module per stage): ``loading`` -> ``skin`` -> ``segments`` -> ``grouper`` ->
 ``decision``; ``detector`` orchestrates, ``overlay`` explains. Edges: ``cli``, ``scan``,
-``compare``, ``occlusion``.
+``compare``, ``occlusion``, ``video`` (videos and animated images).
 
 Images are ``(M, N, 3)`` RGB ``uint8`` arrays, coordinates are (row, column). OpenCV's BGR
 arrays must be converted first (``image[..., ::-1]``).
