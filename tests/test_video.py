@@ -65,7 +65,8 @@ def write_video(path, frames, *, fps=FPS, codec="libx264", container=None, gop=N
                                             **({"sc_threshold": "0"} if gop else {})}
         elif codec != "rawvideo":  # good quality: the figure must stay a figure
             stream.codec_context.bit_rate = 4_000_000
-            stream.codec_context.options = {"qmax": "6"}
+            stream.codec_context.options = {"qmax": "6", **(
+                {"deadline": "realtime", "cpu-used": "8"} if "vpx" in codec else {})}
         for rgb in frames:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             for packet in stream.encode(frame):
