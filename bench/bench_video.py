@@ -307,7 +307,7 @@ def report(results: dict, path: Path, argv: list[str] | None = None) -> None:
         f"Load average {results['load_before']:.1f} when the run started and "
         f"{results['load_after']:.1f} when it ended, on {results['cores']} cores.",
         "",
-        "### Targets",
+        "## Targets",
         "",
         "| measure | result | target |",
         "| --- | --- | --- |",
@@ -329,7 +329,7 @@ def report(results: dict, path: Path, argv: list[str] | None = None) -> None:
         f"{k['realtime_x_wall_with_detection']:.0f}x real time (wall). Memory: importing "
         f"fleck, PyAV and OpenCV alone peaks at {m['baseline_mib']:.0f} MiB.",
         "",
-        "### Decoder: PyAV against OpenCV's FFmpeg backend",
+        "## Decoder: PyAV against OpenCV's FFmpeg backend",
         "",
         f"CPU seconds to read the 1 fps samples of the 640x480 file "
         f"({t['sampled_frames']} s of video):",
