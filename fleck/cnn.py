@@ -341,17 +341,46 @@ def score_paths(name: str, paths: Iterable[str], *, threads: int | None = None,
     return out
 
 
-def score_media(name: str, paths: Iterable[str], settings=None, *, frame_aggregate: str = "max",
-                threads: int | None = None, classes: Sequence[str] | None = None,
-                failures: dict[str, str] | None = None, working_size: int = 1024,
-                ) -> dict[str, float]:
+def score_media(name: str, paths: Iterable[str], settings: Any = None, *,
+                frame_aggregate: str = "max", threads: int | None = None,
+                classes: Sequence[str] | None = None, failures: dict[str, str] | None = None,
+                working_size: int = 1024) -> dict[str, float]:
     """Score videos and animated images with CNN ``name``: ``{path: score}``.
 
-    The frames are sampled as fleck samples them (``settings``, a
-    :class:`fleck.video.VideoSettings`), shrunk so that height + width <= ``working_size``
-    (the CNNs look at 224-320 pixel squares), scored one by one, and combined by
-    ``frame_aggregate`` (:func:`fleck.video.aggregate_scores`; ``k-of-n`` uses
-    ``settings.min_frames``). Not cached. Files that cannot be read go to ``failures``.
+    The frames are sampled as fleck samples them (``settings``), shrunk so that height + width
+    <= ``working_size`` (the CNNs look at 224-320 pixel squares), scored one by one, and
+    combined by ``frame_aggregate``. Not cached.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`CNN_NAMES`.
+    paths : iterable of str
+        Videos and animated images.
+    settings : fleck.video.VideoSettings, optional
+        Sampling (default: 1 frame per second, at most 300); ``min_frames`` is the K of
+        ``k-of-n``.
+    frame_aggregate : {"max", "k-of-n"}
+        :func:`fleck.video.aggregate_scores`.
+    threads : int, optional
+        onnxruntime threads.
+    classes : sequence of str, optional
+        NudeNet classes that count (``nudenet`` only).
+    failures : dict, optional
+        Receives ``path -> reason`` for files that cannot be read.
+    working_size : int
+        Frames are shrunk so that height + width <= this.
+
+    Returns
+    -------
+    dict of str to float
+        The score of each readable file.
+
+    Examples
+    --------
+    >>> scores = score_media("open_nsfw", ["clip.mp4"], threads=1)   # doctest: +SKIP
+    >>> 0.0 <= scores["clip.mp4"] <= 1.0                              # doctest: +SKIP
+    True
     """
     from fleck.video.decode import read_frames
     from fleck.video.rule import DEFAULT_SETTINGS, aggregate_scores

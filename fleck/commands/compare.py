@@ -19,6 +19,7 @@ import sys
 import warnings
 
 from fleck.commands._common import add_skin_model_option, add_video_options, video_settings
+from fleck.video.rule import VideoSettings
 
 __all__ = ["register", "parse_cnn_spec", "image_files", "scan_images", "run"]
 
@@ -146,7 +147,7 @@ def image_files(paths: list[str]) -> list[str]:
 
 
 def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None,
-                video=None) -> None:
+                video: VideoSettings | None = None) -> None:
     """Write fleck's results for ``paths`` to ``out`` (JSON Lines, `fleck scan`'s schema).
 
     Parameters

@@ -45,7 +45,6 @@ from typing import Any
 import numpy as np
 
 from fleck.cnn import NUDENET_EXPOSED_CLASSES, nudenet_score
-from fleck.video.rule import aggregate_scores
 from fleck.compare.matching import MatchReport, PathMatcher
 from fleck.compare.rows import (
     PATH_KEYS,
@@ -57,6 +56,7 @@ from fleck.compare.rows import (
     _present,
     _Skip,
 )
+from fleck.video.rule import aggregate_scores
 
 __all__ = ["CNN_FORMATS", "PATH_KEYS", "LabelSet", "parse_label", "read_labels", "FleckResults",
            "read_fleck_results", "CnnScores", "read_cnn_scores", "MatchReport", "PathMatcher",

@@ -12,7 +12,8 @@
 Videos are decoded by PyAV (``pip install 'fleck[video]'``); animated GIF, APNG and WebP by
 Pillow (no extra needed). Modules: :mod:`~fleck.video.sniff` (which files are videos or
 animations, by content), :mod:`~fleck.video.rule` (sampling settings and the per-file rule),
-:mod:`~fleck.video.decode` (the frame readers), :mod:`~fleck.video.media` (detection and
+:mod:`~fleck.video.decode` (the frame readers: :mod:`~fleck.video.frames` what they share,
+``_pyav`` videos, ``_animation`` animated images), :mod:`~fleck.video.media` (detection and
 records).
 """
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from fleck._version import __version__
 from fleck.config import FleckConfig
+from fleck.detector import Detector
 from fleck.loading import LoadedImage
 from fleck.video.decode import MediaInfo, read_frames
 from fleck.video.rule import (
@@ -59,6 +60,11 @@ class FrameResult:
 
     ``detection`` holds the whole :class:`fleck.Detection` when ``detect_media(...,
     keep_detections=True)``, else None.
+
+    Examples
+    --------
+    >>> FrameResult(30, 1.0, {"decision": True, "score": 0.8}).decision
+    True
     """
 
     frame: int
@@ -81,7 +87,16 @@ class MediaDetection:
 
     ``decision == (score >= threshold)``; ``label`` is ``safe``, ``review`` or ``unsafe``.
     ``first_flagged`` is the first flagged frame's (Detection, RGB at working size) when
-    frames were kept or when overlays are wanted, else None.
+    frames were kept or when overlays are wanted, else None. :func:`detect_media` makes them
+    (its example shows one).
+
+    Examples
+    --------
+    >>> from fleck.video.decode import MediaInfo
+    >>> empty = MediaDetection("a.gif", "animation", (), False, 0.0, 0.5, "safe", None,
+    ...                        MediaInfo("animation", 16, 16), VideoSettings())
+    >>> empty.reason()
+    '0 of 0 sampled frames flagged (rule: at least 0)'
     """
 
     path: str
@@ -148,6 +163,15 @@ class MediaDetection:
 def is_frame_record(record: dict) -> bool:
     """True for the per-frame records of a video or animation (they carry ``frame``).
 
+    Parameters
+    ----------
+    record : dict
+        A record of ``fleck scan``.
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> is_frame_record({"path": "a.mp4", "frame": 3}), is_frame_record({"path": "a.jpg"})
@@ -157,7 +181,7 @@ def is_frame_record(record: dict) -> bool:
 
 
 def detect_media(path: str | os.PathLike, config: FleckConfig | str | None = None,
-                 settings: VideoSettings = DEFAULT_SETTINGS, *, detector=None,
+                 settings: VideoSettings = DEFAULT_SETTINGS, *, detector: Detector | None = None,
                  keep_detections: bool = False, keep_first_flagged: bool = False,
                  name: str | None = None, kind: MediaKind | None = None) -> MediaDetection:
     """Sample a video or animated image, detect on every sampled frame, and judge the file.
@@ -198,8 +222,6 @@ def detect_media(path: str | os.PathLike, config: FleckConfig | str | None = Non
     ...
     fleck.errors.ImageError: missing.webm: no such file
     """
-    from fleck.detector import Detector
-
     detector = detector or Detector(config)
     cfg = detector.config
     label = name or os.fspath(path)

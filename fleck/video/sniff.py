@@ -92,6 +92,14 @@ def sniff_video(path: str | os.PathLike) -> bool:
 
     Reads at most 565 bytes; unreadable paths give False.
 
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> import tempfile, os
@@ -111,6 +119,15 @@ def sniff_video(path: str | os.PathLike) -> bool:
 
 def claims_video(name: str) -> bool:
     """Whether a file name has one of :data:`VIDEO_EXTENSIONS` (any case).
+
+    Parameters
+    ----------
+    name : str
+        A file name or path.
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
