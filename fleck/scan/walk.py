@@ -69,11 +69,11 @@ def find_images(paths: Iterable[str | os.PathLike], *, on_error: ErrorCallback |
     ['b.txt']
     """
     from fleck.loading import sniff_image
-    from fleck.video.sniff import claims_video, sniff_video
+    from fleck.video.sniff import VIDEO_EXTENSIONS, sniff_video
 
     def recognised(path: str, name: str) -> bool:
-        return (claims_image(name) or claims_video(name) or sniff_image(path)
-                or sniff_video(path))
+        return (claims_image(name) or os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+                or sniff_image(path) or sniff_video(path))
 
     report = on_error or (lambda path, reason: None)
     given = [tidy_path(os.fspath(p)) for p in paths]

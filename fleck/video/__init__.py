@@ -41,7 +41,6 @@ from fleck.video.rule import (
 from fleck.video.sniff import (
     VIDEO_EXTENSIONS,
     MediaKind,
-    claims_video,
     has_video_signature,
     media_kind,
     sniff_video,
@@ -52,4 +51,4 @@ __all__ = ["detect_media", "MediaDetection", "FrameResult", "is_frame_record", "
            "video_decoder_available", "DECODE", "VideoSettings", "DEFAULT_SETTINGS",
            "file_verdict", "file_label", "REVIEW_SCORE", "aggregate_scores", "FRAME_AGGREGATES",
            "media_kind", "MediaKind",
-           "has_video_signature", "sniff_video", "claims_video", "VIDEO_EXTENSIONS"]
+           "has_video_signature", "sniff_video", "VIDEO_EXTENSIONS"]

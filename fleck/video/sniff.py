@@ -19,7 +19,7 @@ import os
 from typing import Literal
 
 __all__ = ["VIDEO_EXTENSIONS", "ANIMATION_FORMATS", "MediaKind", "has_video_signature",
-           "sniff_video", "claims_video", "media_kind"]
+           "sniff_video", "media_kind"]
 
 MediaKind = Literal["image", "animation", "video"]
 
@@ -109,32 +109,8 @@ def sniff_video(path: str | os.PathLike) -> bool:
     True
     >>> os.remove(f.name)
     """
-    try:
-        with open(path, "rb") as f:
-            prefix = f.read(_SNIFF_BYTES)
-    except (OSError, ValueError):
-        return False
-    return has_video_signature(prefix) or (prefix[:1] == b"\x47" and _is_transport_stream(path))
-
-
-def claims_video(name: str) -> bool:
-    """Whether a file name has one of :data:`VIDEO_EXTENSIONS` (any case).
-
-    Parameters
-    ----------
-    name : str
-        A file name or path.
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> claims_video("clip.MP4"), claims_video("photo.jpg")
-    (True, False)
-    """
-    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+    prefix = _prefix(path)
+    return prefix is not None and _is_video(path, prefix)
 
 
 def media_kind(path: str | os.PathLike) -> MediaKind:
@@ -162,18 +138,29 @@ def media_kind(path: str | os.PathLike) -> MediaKind:
     >>> media_kind(f"{folder}/a.gif"), media_kind(f"{folder}/missing.gif")
     ('animation', 'image')
     """
-    try:
-        with open(path, "rb") as f:
-            prefix = f.read(_SNIFF_BYTES)
-    except (OSError, ValueError):
+    prefix = _prefix(path)
+    if prefix is None:
         return "image"
-    if has_video_signature(prefix) or (prefix[:1] == b"\x47" and _is_transport_stream(path)):
+    if _is_video(path, prefix):
         return "video"
     animated_format = (prefix[:6] in (b"GIF87a", b"GIF89a") or prefix[:8] == b"\x89PNG\r\n\x1a\n"
                        or (prefix[:4] == b"RIFF" and prefix[8:12] == b"WEBP"))
     if animated_format and _is_animated(path):
         return "animation"
     return "image"
+
+
+def _prefix(path: str | os.PathLike) -> bytes | None:
+    """The file's first bytes, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(_SNIFF_BYTES)
+    except (OSError, ValueError):
+        return None
+
+
+def _is_video(path: str | os.PathLike, prefix: bytes) -> bool:
+    return has_video_signature(prefix) or (prefix[:1] == b"\x47" and _is_transport_stream(path))
 
 
 def _is_animated(path: str | os.PathLike) -> bool:
