@@ -1,8 +1,9 @@
 """fleck: the Fleck-Forsyth-Bregler (1996) "Finding Naked People" detector as a fast baseline.
 
 Pipeline (one module per stage): ``loading`` -> ``skin`` -> ``segments`` -> ``grouper`` ->
-``decision``; ``detector`` orchestrates, ``overlay`` explains. Edges: ``cli``, ``scan``,
-``compare``, ``occlusion``, ``video`` (videos and animated images).
+``decision``; ``detector`` orchestrates, ``overlay`` explains, ``regions`` locates,
+``verdict`` labels. Edges: ``cli``, ``scan``, ``compare``, ``occlusion``, ``censoring``,
+``video`` (videos and animated images).
 
 Images are ``(M, N, 3)`` RGB ``uint8`` arrays, coordinates are (row, column). OpenCV's BGR
 arrays must be converted first (``image[..., ::-1]``).

@@ -1,4 +1,5 @@
 # The public names of `fleck`, imported lazily by lazy_loader.attach_stub (see __init__.py).
+from .censoring import censor
 from .config import FLECK_1996, KAPUR, FleckConfig, SkinConfig, get_config
 from .detector import Detection, Detector, detect
 from .errors import ImageError
@@ -26,6 +27,7 @@ __all__ = [
     "Detector",
     "Detection",
     "draw",
+    "censor",
     "occlusion_map",
     "detect_media",
     "VideoSettings",

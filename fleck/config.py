@@ -231,6 +231,41 @@ class GeometryConfig:
             raise ValueError(f"GeometryConfig.finder must be 'medial_axis', got {self.finder!r}")
 
 
+@dataclass(frozen=True)
+class VerdictConfig:
+    """The three-way label (``safe`` / ``review`` / ``unsafe``) from two thresholds on the score.
+
+    ``unsafe`` is ``score >= unsafe threshold`` (which is also ``decision``), ``review`` is
+    ``review_threshold <= score < unsafe threshold``, ``safe`` the rest. The defaults keep the
+    G8 rule as the unsafe threshold; calibrated thresholds (``fleck compare`` writes them to
+    ``thresholds.json``, ``--thresholds FILE`` reads them, :func:`fleck.verdict.apply_thresholds`)
+    replace both values and say where they came from in ``notes``.
+
+    >>> VerdictConfig().unsafe_threshold is None
+    True
+    """
+
+    notes: tuple[tuple[str, str], ...] = param(
+        (), "(field, reason) pairs: where calibrated values came from (read by provenance())")
+    review_threshold: float = param(
+        0.26, "PROPOSAL, chosen on dev by bench/calibrate_verdict.py (report: "
+        "docs/reports/verdict-calibration.md): the lowest threshold on a 0.01 grid that sends at "
+        "most 5 % of the dev images (all safe; pooled) to review or unsafe: 4.1 % there against "
+        "2.3 % at 0.5, while 51 % of 200 synthetic figures reach review or unsafe against 44.5 % "
+        "at 0.5. At 0.25 lie the images whose skin passes with no limb and no group, 59 % of "
+        "the dev images")
+    unsafe_threshold: float | None = param(
+        None, "None: the decision threshold geometry.decision_threshold (0.5), i.e. the G8 rule "
+        "itself; a calibrated value replaces it (the score is not changed, only where it is cut)")
+
+    def __post_init__(self) -> None:
+        values = [("review_threshold", self.review_threshold),
+                  ("unsafe_threshold", self.unsafe_threshold)]
+        for name, value in values:
+            if value is not None and not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"VerdictConfig.{name} must lie in [0, 1], got {value!r}")
+
+
 KAPUR_SKIN = SkinConfig(
     name="kapur",
     intensity="mean",
@@ -257,6 +292,7 @@ class FleckConfig:
     name: str = param("fleck1996", "label of this configuration")
     skin: SkinConfig = field(default_factory=SkinConfig)
     geometry: GeometryConfig = field(default_factory=GeometryConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
     working_size: int | None = param(
         320, "spec 1.12 / 2.3.7 PROPOSAL, confirmed by bench/skin_accuracy.py: the image is "
         "shrunk (never enlarged) so that H + W = 320 (SCALE = 1); None = native size")
@@ -265,12 +301,13 @@ class FleckConfig:
     min_size: int = param(16, "PROPOSAL: refuse images whose smaller side is under 16 px")
 
     def replace(self, **changes: Any) -> FleckConfig:
-        """A copy with some fields changed; ``skin=dict(...)``/``geometry=dict(...)`` update those.
+        """A copy with some fields changed; ``skin=dict(...)``/``geometry=dict(...)``/
+        ``verdict=dict(...)`` update those.
 
         >>> FLECK_1996.replace(geometry={"spine_thigh": False}).geometry.spine_thigh
         False
         """
-        for part in ("skin", "geometry"):
+        for part in ("skin", "geometry", "verdict"):
             if isinstance(changes.get(part), dict):
                 changes[part] = dataclasses.replace(getattr(self, part), **changes[part])
         return dataclasses.replace(self, **changes)

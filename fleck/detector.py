@@ -28,6 +28,7 @@ from fleck.grouper import GROUP_KINDS, Group, Grouping, Limb, group
 from fleck.loading import load
 from fleck.segments import Segment, find_segments
 from fleck.skin import resize_mask, skin_filter
+from fleck.verdict import cut, verdict_label
 
 __all__ = ["SCHEMA_VERSION", "Detection", "Detector", "detect"]
 
@@ -38,9 +39,11 @@ SCHEMA_VERSION = 1
 class Detection:
     """Everything ``detect`` found, in the input image's pixel frame.
 
-    ``decision == (score >= threshold)``. ``rule`` is the group type that fired (None when none
-    did) and ``reason`` says why in one line. ``mask`` is the final skin map at the working
-    resolution (``mask_at`` resizes it). ``times_ms`` maps stage -> milliseconds.
+    ``decision == (score >= threshold)``; ``label`` adds the review band below the threshold
+    (``safe`` / ``review`` / ``unsafe``, see :mod:`fleck.verdict`). ``rule`` is the group type
+    that fired (None when none did) and ``reason`` says why in one line. ``regions()`` says
+    where the evidence lies. ``mask`` is the final skin map at the working resolution
+    (``mask_at`` resizes it). ``times_ms`` maps stage -> milliseconds.
     """
 
     decision: bool
@@ -60,6 +63,20 @@ class Detection:
     truncated: bool = False
     config: str = "fleck1996"
     times_ms: dict[str, float] = field(default_factory=dict, compare=False)
+    review_threshold: float | None = None
+
+    @property
+    def label(self) -> str:
+        """``'unsafe'`` (``decision``), ``'review'`` (review threshold <= score < threshold) or
+        ``'safe'``."""
+        return verdict_label(self.score, self.threshold, self.review_threshold)
+
+    def regions(self, config: FleckConfig | str | None = None) -> list[dict]:
+        """Groups, limbs, segments and the skin map as regions in the input image's frame, the
+        deciding group first (:func:`fleck.regions.regions`)."""
+        from fleck.regions import regions
+
+        return regions(self, config=config)
 
     def mask_at(self, shape: tuple[int, int] | None = None) -> np.ndarray:
         """The skin map resized (nearest) to ``shape``, by default the input image's size."""
@@ -77,13 +94,16 @@ class Detection:
             # The score is kept exact: rounded, 0.4999999 would read back as 0.5 with decision
             # False, breaking decision == (score >= threshold).
             "decision": self.decision, "score": self.score,
-            "threshold": self.threshold, "skin_fraction": round(self.skin_fraction, 6),
+            "threshold": self.threshold, "label": self.label,
+            "review_threshold": self.review_threshold,
+            "skin_fraction": round(self.skin_fraction, 6),
             "passes_skin": self.passes_skin, "rule": self.rule, "reason": self.reason,
             "groups": self.group_counts(),
             "times_ms": {k: round(v, 3) for k, v in self.times_ms.items()},
             "width": self.image_size[1], "height": self.image_size[0],
             # Provenance: fleck.get_config(config) rebuilds the configuration that decided.
             "config": self.config, "fleck_version": __version__,
+            "regions": self.regions(),
         }
 
     def to_dict(self) -> dict:
@@ -121,7 +141,8 @@ class Detection:
             image_size=(int(data["height"]), int(data["width"])), mask=mask,
             deciding_group=data.get("deciding_group"), bailed_out=data.get("bailed_out"),
             truncated=bool(data.get("truncated", False)), config=data.get("config", ""),
-            times_ms=dict(data.get("times_ms", {})))
+            times_ms=dict(data.get("times_ms", {})),
+            review_threshold=data.get("review_threshold"))
 
 
 class Detector:
@@ -175,19 +196,21 @@ class Detector:
         verdict = decide(skin.fraction, skin.passes, n_limbs=len(grouping.limbs),
                          groups=grouping.groups, bailed_out=bailed_out,
                          geometry=config.geometry, skin=config.skin)
+        final = cut(verdict.score, verdict.decision, verdict.threshold, verdict.reason,
+                    config.verdict)
         lap("decision")
         factor = (loaded.original_size[0] + loaded.original_size[1]) / float(sum(skin.mask.shape))
         times["total"] = (time.perf_counter() - start) * 1e3
         return Detection(
-            decision=verdict.decision, score=verdict.score, threshold=verdict.threshold,
-            rule=verdict.rule, reason=verdict.reason, skin_fraction=skin.fraction,
+            decision=final.decision, score=verdict.score, threshold=final.threshold,
+            rule=verdict.rule, reason=final.reason, skin_fraction=skin.fraction,
             passes_skin=skin.passes,
             segments=tuple(s.scaled(factor) for s in segments),
             limbs=tuple(limb.scaled(factor) for limb in grouping.limbs),
             groups=tuple(g.scaled(factor) for g in grouping.groups),
             image_size=tuple(loaded.original_size), mask=skin.mask,
             deciding_group=verdict.group, bailed_out=bailed_out, truncated=grouping.truncated,
-            config=config.name, times_ms=times)
+            config=config.name, times_ms=times, review_threshold=final.review_threshold)
 
     def score(self, image) -> float:
         """The continuous score in [0, 1] (``detect(image).score``)."""

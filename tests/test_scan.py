@@ -28,8 +28,9 @@ from fleck.scan.results import ResultsFile
 from fleck.scan.worker import Worker
 
 REPO = Path(__file__).resolve().parents[1]
-OK_KEYS = {"path", "status", "decision", "score", "threshold", "skin_fraction", "passes_skin",
-           "rule", "reason", "groups", "times_ms", "width", "height", "config", "fleck_version"}
+OK_KEYS = {"path", "status", "decision", "score", "threshold", "label", "review_threshold",
+           "skin_fraction", "passes_skin", "rule", "reason", "groups", "times_ms", "width",
+           "height", "config", "fleck_version", "regions"}
 
 
 def skin_noise(rng: np.random.Generator, shape=(96, 128)) -> np.ndarray:

@@ -41,7 +41,8 @@ CONFIG_PAGES: set[str] = set()  # docnames holding the placeholder: always re-re
 API_MODULES = ("fleck.detector", "fleck.config", "fleck.loading", "fleck.colour", "fleck.skin",
                "fleck.segments", "fleck.frame", "fleck.grouper", "fleck.decision",
                "fleck.overlay", "fleck.errors", "fleck.scan", "fleck.compare", "fleck.occlusion",
-               "fleck.synth", "fleck.skin_rules", "fleck.skin_model", "fleck.cnn", "fleck.video")
+               "fleck.synth", "fleck.skin_rules", "fleck.skin_model", "fleck.cnn",
+               "fleck.regions", "fleck.verdict", "fleck.censoring", "fleck.video")
 
 # Provenance strings are written for developers; these phrases are reworded for readers of the
 # documentation (the strings themselves are unchanged in fleck.config).

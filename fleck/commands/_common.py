@@ -75,7 +75,41 @@ def resolve_config(args: argparse.Namespace) -> FleckConfig:
     if hasattr(args, "working_size"):  # absent unless given: keep the configuration's own
         # Named 'fleck1996@480' etc., so records say which configuration produced them.
         config = with_working_size(config, args.working_size)
-    return config
+    return with_thresholds(config, getattr(args, "thresholds", None),
+                           command=getattr(args, "command", None) or "fleck")
+
+
+def add_region_options(parser: argparse.ArgumentParser) -> None:
+    """``--masks``, ``--skin-rle`` and ``--thresholds`` (fleck detect, fleck scan)."""
+    parser.add_argument("--masks", metavar="DIR",
+                        help="write the skin map of each image (PNG, 0/255, the image's size) "
+                             "to DIR/<image path>.png, named like the overlays; the record's "
+                             "'mask' names it")
+    parser.add_argument("--skin-rle", action="store_true",
+                        help="put the skin map's run-length encoding (COCO's uncompressed "
+                             "layout, the image's size) in the record's skin region")
+    add_thresholds_option(parser)
+
+
+def add_thresholds_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--thresholds", metavar="FILE",
+                        help="cut the score with the calibrated thresholds in FILE (the "
+                             "thresholds.json `fleck compare -o OUT` writes): label unsafe, "
+                             "review or safe, and decision = unsafe")
+
+
+def with_thresholds(config: FleckConfig, path: str | None, *, command: str) -> FleckConfig:
+    """``config`` with the calibrated thresholds of ``path`` (``--thresholds``), if given; a
+    note on stderr when they were chosen on another configuration's scores."""
+    if not path:
+        return config
+    from fleck.verdict import apply_thresholds, read_thresholds
+
+    thresholds = read_thresholds(path)
+    if thresholds.config and thresholds.config != config.name:
+        print(f"fleck {command}: note: the thresholds in {path} were chosen on "
+              f"{thresholds.config} scores; this run uses {config.name}", file=sys.stderr)
+    return apply_thresholds(config, thresholds)
 
 
 def unique_output(folder: Path, source: str, suffix: str, used: set[Path]) -> Path:

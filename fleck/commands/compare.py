@@ -3,8 +3,9 @@
     fleck compare --labels labels.csv --fleck results.jsonl --cnn open_nsfw=scores.csv
     fleck compare --labels labels.csv --run open_nsfw,nudenet IMAGES...
 
-Outputs in ``-o OUTDIR`` (default ``compare-report``): metrics.json, metrics.csv, roc.png,
-pr.png, index.html (+ thumbs/, cnn_cache/, fleck_results.jsonl when fleck scanned the images).
+Outputs in ``-o OUTDIR`` (default ``compare-report``): metrics.json, metrics.csv,
+thresholds.json (calibrated unsafe / review thresholds for ``--thresholds``), roc.png, pr.png,
+index.html (+ thumbs/, cnn_cache/, fleck_results.jsonl when fleck scanned the images).
 
 Videos and animated images are compared per file (labels per file): fleck's file records, and
 CNN results per file or per frame (``--frame-aggregate max|k-of-n``); ``--run`` scores their
@@ -14,6 +15,7 @@ sampled frames (the same sampling flags as ``fleck scan``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -65,6 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="CNN default operating threshold (default 0.5)")
+    p.add_argument("--target-precision", type=_unit_interval, default=0.9, metavar="P",
+                   help="thresholds.json: the unsafe threshold is the lowest whose precision "
+                        "is at least P (default 0.9)")
+    p.add_argument("--target-recall", type=_unit_interval, default=0.95, metavar="R",
+                   help="thresholds.json: the review threshold is the highest whose recall is "
+                        "at least R (default 0.95)")
+    p.add_argument("--prevalence", type=_prevalence, default=None, metavar="P",
+                   help="thresholds.json: share of unsafe images in the stream the thresholds "
+                        "are for; precision is re-weighted to it (default: the labels' own)")
     p.add_argument("--nudenet-classes", metavar="CLASSES",
                    help="comma-separated NudeNet classes that count as NSFW (default: "
                         "FEMALE_BREAST_EXPOSED, FEMALE_GENITALIA_EXPOSED, MALE_GENITALIA_EXPOSED, "
@@ -85,6 +96,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "own rule)")
     add_video_options(p)
     p.set_defaults(func=run)
+
+
+def _unit_interval(text: str) -> float:
+    """A target in (0, 1].
+
+    >>> _unit_interval("0.9")
+    0.9
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
+def _prevalence(text: str) -> float:
+    value = _unit_interval(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a prevalence in (0, 1), got {text!r}")
+    return value
 
 
 def parse_cnn_spec(spec: str) -> tuple[str, str, str | None]:
@@ -195,6 +228,25 @@ def _print_table(metrics: dict) -> None:
               f"PR AUC (AP) {_f(c['average_precision']['value'])}")
 
 
+def _print_thresholds(path: str) -> None:
+    with open(path, encoding="utf-8") as fh:
+        document = json.load(fh)
+    prevalence = document["prevalence"]["value"]
+    for name, entries in document["detectors"].items():
+        parts = []
+        for label in ("unsafe", "review"):
+            e = entries[label]
+            if e["threshold"] is None:
+                parts.append(f"{label} -")
+                print(f"fleck compare: note: {name}: {e['note']}", file=sys.stderr)
+            else:
+                parts.append(f"{label} >= {e['threshold']:.4g} [{_f(e['low'])}, {_f(e['high'])}]"
+                             f" (precision {_f(e.get('precision'))}, recall "
+                             f"{_f(e.get('recall'))})")
+        print(f"{name} thresholds at prevalence {prevalence:.3g}: {'; '.join(parts)}")
+    print(path)
+
+
 def _f(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -281,6 +333,8 @@ def run(args: argparse.Namespace) -> int:
                                   problems=[f"{p}: {r}" for p, r in failures.items()])
     settings = CompareSettings(default_threshold=args.threshold, n_bootstrap=args.bootstrap,
                                seed=args.seed, gallery_size=args.gallery_size,
+                               target_precision=args.target_precision,
+                               target_recall=args.target_recall, prevalence=args.prevalence,
                                frame_aggregate=args.frame_aggregate,
                                min_frames=video.min_frames)
     with warnings.catch_warnings(record=True) as caught:
@@ -303,5 +357,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"fleck compare: note: {note} (listed in metrics.json)", file=sys.stderr)
     print(f"{coverage['evaluated']} of {coverage['labelled']} labelled images evaluated")
     _print_table(result.metrics)
+    _print_thresholds(result.files["thresholds.json"])
     print(result.index_html)
     return 1 if failed else 0

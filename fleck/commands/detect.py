@@ -1,9 +1,9 @@
 """``fleck detect IMAGE... [--json] [--overlay DIR]``: the body-plan decision per image.
 
-Prints one line per image: path, verdict, score and the one-line reason::
+Prints one line per image: path, verdict, score, label and the one-line reason::
 
-    photos/beach.jpg  NUDE  0.833  limb-limb girdle of segments [10, 11] covers 11.0 % ...
-    photos/wood.jpg   no    0.250  skin 100 %, 0 limbs, but no girdle or spine-thigh group
+    photos/beach.jpg  NUDE  0.833  unsafe  limb-limb girdle of segments [10, 11] covers 11.0 % ...
+    photos/wood.jpg   no    0.250  safe    skin 100 %, 0 limbs, but no girdle or spine-thigh group
 
 ``--json`` prints one JSON object per line, the record ``fleck scan`` writes
 (``{"path", "status": "ok", **Detection.summary()}``); ``--json-full`` puts the lossless
@@ -11,7 +11,10 @@ Prints one line per image: path, verdict, score and the one-line reason::
 which ``Detection.from_dict`` and ``fleck.draw`` can redraw the overlay later. ``--overlay DIR``
 writes the explained overlay of each image to ``DIR/<image path>.png`` (the image's path
 mirrored under DIR, as ``fleck scan --overlays DIR`` does: ``photos/a.jpg`` ->
-``DIR/photos/a.jpg.png``).
+``DIR/photos/a.jpg.png``). ``--masks DIR`` writes the skin map the same way (0 / 255, the
+image's size; the record's ``mask``), and ``--skin-rle`` adds the skin map's run-length encoding
+(``fleck.regions.skin_rle``) to the skin region of the record. ``--thresholds FILE`` cuts the
+score with calibrated thresholds (``label``, ``decision``).
 
 Videos and animated images (recognised by content) are sampled (``--fps``, ``--every-frame``,
 ``--max-frames``, ``--keyframes``) and judged per file (``--min-frames``, ``--consecutive``,
@@ -25,9 +28,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from fleck.commands._common import (
     Batch,
     add_config_options,
+    add_region_options,
     add_video_options,
     emit,
     make_folder,
@@ -70,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(as fleck scan --overlays does)")
     parser.add_argument("--overlay-width", type=int, metavar="PX",
                         help="width of the overlays in pixels (default: the image's)")
+    add_region_options(parser)
     add_config_options(parser)
     add_video_options(parser)
     parser.set_defaults(func=run)
@@ -98,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from fleck.detector import Detector
     from fleck.overlay import draw, overlay_path
+    from fleck.regions import attach_skin_rle
     from fleck.video.sniff import media_kind
 
     if args.overlay_width is not None and args.overlay_width < 16:
@@ -106,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     detector = Detector(resolve_config(args))
     video = video_settings(args)
     folder = make_folder(args.overlay)
+    masks = make_folder(None if args.masks is None else Path(args.masks))
     batch = Batch("detect", args)
     for source in args.images:
         if media_kind(source) != "image":
@@ -123,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
                 target = Path(overlay_path(source, folder))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_png(target, draw(detection, source, width=args.overlay_width))
+            mask = None
+            if masks is not None:
+                mask = Path(overlay_path(source, masks))
+                mask.parent.mkdir(parents=True, exist_ok=True)
+                write_png(mask, detection.mask_at().astype(np.uint8) * 255)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
             batch.fail(source, err)
             continue
@@ -131,12 +145,17 @@ def run(args: argparse.Namespace) -> int:
             record = {"path": source, "status": "ok", **detection.summary()}
             if target is not None:
                 record["overlay"] = str(target)
+            if mask is not None:
+                record["mask"] = str(mask)
+            if args.skin_rle:
+                attach_skin_rle(record, detection)
             if args.json_full:
                 record["detection"] = detection.to_dict()
             emit(record)
         else:
             verdict = "NUDE" if detection.decision else "no  "
-            print(f"{source}  {verdict}  {detection.score:.3f}  {detection.reason}", flush=True)
+            print(f"{source}  {verdict}  {detection.score:.3f}  {detection.label:6s}  "
+                  f"{detection.reason}", flush=True)
     return batch.exit_code
 
 
@@ -156,8 +175,8 @@ def _detect_media(source: str, detector, video, folder: Path | None,
         write_png(target, draw(detection, rgb, width=args.overlay_width))
     if not args.json:
         verdict = "NUDE" if result.decision else "no  "
-        print(f"{source}  {verdict}  {result.score:.3f}  {result.kind}: {result.reason()}",
-              flush=True)
+        print(f"{source}  {verdict}  {result.score:.3f}  {result.label:6s}  "
+              f"{result.kind}: {result.reason()}", flush=True)
         return
     records = result.records()
     if args.json_full:

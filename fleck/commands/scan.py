@@ -10,10 +10,12 @@ import shlex
 import sys
 
 from fleck.commands._common import (
+    add_region_options,
     add_skin_model_option,
     add_video_options,
     video_flags,
     video_settings,
+    with_thresholds,
 )
 
 __all__ = ["DESCRIPTION", "EPILOG", "register", "run", "resume_command"]
@@ -29,9 +31,12 @@ abandon them).
 
 EPILOG = """\
 records (one JSON object per line, in completion order):
-  {"path": ..., "status": "ok", "decision", "score", "threshold", "skin_fraction",
-   "passes_skin", "rule", "reason", "groups": {kind: count}, "times_ms": {stage: ms},
-   "width", "height"}
+  {"path": ..., "status": "ok", "decision", "score", "threshold", "label",
+   "review_threshold", "skin_fraction", "passes_skin", "rule", "reason",
+   "groups": {kind: count}, "times_ms": {stage: ms}, "width", "height", "config",
+   "fleck_version", "regions": [{kind, rule, box, polygon, score, ...}],
+   "mask" (with --masks)}
+  label: unsafe (= decision), review or safe, from threshold and review_threshold.
   {"path": ..., "status": "error", "error": "<reason>"}
   a video or animated image: one record per sampled frame, {"path", "frame", "time_s",
   "status": "ok", ...the fields above}, then one for the file, {"path", "status": "ok",
@@ -88,11 +93,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="start the results file afresh even if it holds records")
     parser.add_argument("--csv", metavar="FILE",
                         help="also write the records as CSV (path, status, decision, score, "
-                             "skin_fraction, passes_skin, rule, segments, limbs, group "
-                             "counts, total_ms, error)")
+                             "label, skin_fraction, passes_skin, rule, segments, limbs, group "
+                             "counts, total_ms, config, error)")
     parser.add_argument("--overlays", metavar="DIR",
                         help="write the explained overlay (PNG) of every flagged image to "
                              "DIR/<image path>.png")
+    add_region_options(parser)
     add_skin_model_option(parser)
     add_video_options(parser)
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -126,12 +132,15 @@ def run(args: argparse.Namespace) -> int:
     >>> main(["scan", "no/such/folder", "-o", "r.jsonl"])
     2
     """
+    from fleck.config import get_config
     from fleck.scan import SCAN, scan
 
-    summary = scan(args.paths, args.output, config=args.skin_model, jobs=args.jobs,
+    config = with_thresholds(get_config(args.skin_model), args.thresholds, command="scan")
+    summary = scan(args.paths, args.output, config=config, jobs=args.jobs,
                    resume=args.resume, csv=args.csv, overlays=args.overlays, quiet=args.quiet,
                    scheduler=args.scheduler, chunk=args.chunk or SCAN.chunk,
-                   overwrite=args.overwrite, video=video_settings(args))
+                   overwrite=args.overwrite, masks=args.masks, skin_rle=args.skin_rle,
+                   video=video_settings(args))
     if summary.images == 0 and summary.skipped == 0 and not summary.interrupted:
         print(f"fleck scan: error: no images found in {' '.join(args.paths)}", file=sys.stderr)
     elif not args.quiet:
@@ -169,11 +178,15 @@ def resume_command(args: argparse.Namespace) -> str:
     """
     words = ["fleck", "scan", *args.paths, "-o", args.output, "--resume"]
     options = (("--jobs", args.jobs), ("--csv", args.csv), ("--overlays", args.overlays),
+               ("--masks", getattr(args, "masks", None)),
+               ("--thresholds", getattr(args, "thresholds", None)),
                ("--skin-model", None if args.skin_model == "fleck1996" else args.skin_model),
                ("--scheduler", args.scheduler), ("--chunk", args.chunk))
     for flag, value in options:
         if value is not None:
             words += [flag, str(value)]
+    if getattr(args, "skin_rle", False):
+        words.append("--skin-rle")
     if hasattr(args, "fps"):
         words += video_flags(video_settings(args))
     if args.quiet:

@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from fleck.compare.evaluate import CompareSettings, Dataset, build_dataset, evaluate
 from fleck.compare.readers import (
     CnnScores,
@@ -67,10 +69,11 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
             settings: CompareSettings = DEFAULT_SETTINGS, overlays: bool = True,
             nudenet_classes: Sequence[str] | None = None, inputs: dict | None = None,
             default_config: str = "fleck1996") -> CompareResult:
-    """Evaluate fleck and every CNN on the labelled images; write the five outputs to ``outdir``.
+    """Evaluate fleck and every CNN on the labelled images; write the outputs to ``outdir``.
 
-    Outputs: ``metrics.json``, ``metrics.csv``, ``roc.png``, ``pr.png``, ``index.html`` (and
-    ``thumbs/``). Raises ValueError when no labelled image has results from every detector.
+    Outputs: ``metrics.json``, ``metrics.csv``, ``thresholds.json`` (calibrated unsafe and
+    review thresholds, :mod:`fleck.compare.thresholds`), ``roc.png``, ``pr.png``, ``index.html``
+    (and ``thumbs/``). Raises ValueError when no labelled image has results from every detector.
     Gallery overlays are re-drawn with the configuration each fleck record names
     (``default_config`` for records that name none); ``metrics.json`` lists those names under
     ``fleck_configurations``.
@@ -166,24 +169,61 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
     files = {name: os.path.join(outdir, name) for name in rep.OUTPUT_FILES}
     rep.write_json(metrics, files["metrics.json"])
     rep.write_csv(metrics, files["metrics.csv"])
+    calibrated = _calibrate(ds, settings, metrics)
+    rep.write_json(calibrated, files["thresholds.json"])
+    points = _calibrated_points(ds, calibrated)
     fleck_rates = M.binary_metrics(ds.y, ds.fleck_decision)
     cnn_rates = {n: M.binary_metrics(ds.y, s >= settings.default_threshold)
                  for n, s in ds.cnn.items()}
     scores = {**ds.cnn, "fleck": ds.fleck_score}
     plots.plot_roc(ds.y, scores, files["roc.png"],
                    fleck_point=(fleck_rates["fpr"], fleck_rates["recall"]),
-                   cnn_points={n: (r["fpr"], r["recall"]) for n, r in cnn_rates.items()})
+                   cnn_points={n: (r["fpr"], r["recall"]) for n, r in cnn_rates.items()},
+                   chosen_points={n: [(label, r["fpr"], r["recall"]) for label, r in p.items()]
+                                  for n, p in points.items()})
     plots.plot_pr(ds.y, scores, files["pr.png"],
                   fleck_point=(fleck_rates["recall"], fleck_rates["precision"]),
-                  cnn_points={n: (r["recall"], r["precision"]) for n, r in cnn_rates.items()})
+                  cnn_points={n: (r["recall"], r["precision"]) for n, r in cnn_rates.items()},
+                  chosen_points={n: [(label, r["recall"], r["precision"])
+                                     for label, r in p.items()] for n, p in points.items()})
     thumbs = rep.Thumbnailer(outdir, size=settings.thumb_size, overlays=overlays,
                              default_config=default_config)
-    page = rep.render_html({**metrics, "_disagreement_indices": indices}, ds, outdir, settings,
-                           thumbs=thumbs)
+    page = rep.render_html({**metrics, "_disagreement_indices": indices,
+                            "_thresholds": calibrated}, ds, outdir, settings, thumbs=thumbs)
     with open(files["index.html"], "w", encoding="utf-8") as fh:
         fh.write(page)
     return CompareResult(metrics=metrics, outdir=outdir, files=files, dataset=ds,
                          overlay_detections=dict(thumbs.drawn))
+
+
+def _calibrate(ds: Dataset, settings: CompareSettings, metrics: dict) -> dict:
+    """The thresholds.json document: calibrated thresholds and where they come from."""
+    from fleck.compare.thresholds import ThresholdTargets, calibrate
+
+    targets = ThresholdTargets(settings.target_precision, settings.target_recall)
+    document = calibrate(ds.y, {"fleck": ds.fleck_score, **ds.cnn}, targets=targets,
+                         prevalence=settings.prevalence, n_bootstrap=settings.n_bootstrap,
+                         seed=settings.seed, confidence=settings.confidence)
+    configs = {r.get("config") for r in ds.fleck_records}
+    document["detectors"]["fleck"]["config"] = configs.pop() if len(configs) == 1 else None
+    return {"fleck_version": metrics["fleck_version"], "created": metrics["created"],
+            "inputs": metrics["inputs"], **document}
+
+
+def _calibrated_points(ds: Dataset, calibrated: dict) -> dict[str, dict[str, dict]]:
+    """Each detector's calibrated thresholds as points at the sample's own prevalence (where
+    the plotted curves are): {name: {label: rates}}."""
+    from fleck.compare.thresholds import rates_at
+
+    scores = {"fleck": ds.fleck_score, **ds.cnn}
+    points: dict[str, dict[str, dict]] = {}
+    for name, entries in calibrated["detectors"].items():
+        for label in ("review", "unsafe"):
+            threshold = entries[label]["threshold"]
+            if threshold is not None:
+                points.setdefault(name, {})[label] = rates_at(ds.y, scores[name], threshold,
+                                                              np.ones(len(ds)))
+    return points
 
 
 def _paths_of(indices: dict, ds: Dataset) -> dict:

@@ -45,6 +45,9 @@ class CompareSettings:
     confidence: float = 0.95
     gallery_size: int = 48              # thumbnails per gallery; the JSON lists every image
     thumb_size: int = 200               # longest side of the report's thumbnails, pixels
+    target_precision: float = 0.9       # thresholds.json: the unsafe threshold's precision
+    target_recall: float = 0.95         # thresholds.json: the review threshold's recall
+    prevalence: float | None = None     # thresholds.json: re-weight to it (None: the sample's)
     frame_aggregate: str = "max"        # CNN per-frame video results -> one score per file
     min_frames: int = 2                 # K of frame_aggregate "k-of-n" (fleck's --min-frames)
 

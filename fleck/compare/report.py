@@ -1,4 +1,5 @@
-"""Write the comparison's outputs: metrics.json, metrics.csv, roc.png, pr.png, thumbs/, index.html.
+"""Write the comparison's outputs: metrics.json, metrics.csv, thresholds.json, roc.png, pr.png,
+thumbs/, index.html.
 
 The page is self-contained: inline CSS, no script, images by relative path inside the folder
 (originals are linked relatively when they exist), every file name HTML-escaped.
@@ -22,7 +23,8 @@ from fleck.compare.evaluate import CompareSettings, Dataset
 __all__ = ["OUTPUT_FILES", "LIST_LIMIT", "write_json", "csv_rows", "write_csv", "Thumbnailer",
            "render_html"]
 
-OUTPUT_FILES = ("metrics.json", "metrics.csv", "roc.png", "pr.png", "index.html")
+OUTPUT_FILES = ("metrics.json", "metrics.csv", "thresholds.json", "roc.png", "pr.png",
+                "index.html")
 LIST_LIMIT = 500  # items of a coverage list shown on the page; metrics.json has all of them
 
 
@@ -306,6 +308,40 @@ def _mcnemar_table(rows: list[dict]) -> str:
             f"<th>only B right</th><th>exact p (two-sided)</th></tr>{body}</table>")
 
 
+def _thresholds_html(doc: dict) -> str:
+    """The calibrated thresholds (thresholds.json) as a table, with how they were chosen."""
+    prevalence = doc["prevalence"]
+    where = (f"at a prevalence of {prevalence['value']:.3g} (given; the sample's is "
+             f"{prevalence['sample']:.3g})" if prevalence["given"] else
+             f"at the sample's own prevalence, {prevalence['value']:.3g}")
+    targets = doc["targets"]
+    rows = []
+    for name, entries in doc["detectors"].items():
+        for label in ("unsafe", "review"):
+            e = entries[label]
+            interval = (f' <span class="ci">[{_threshold(e["low"])}, {_threshold(e["high"])}]'
+                        "</span>" if e.get("low") is not None else "")
+            target = ", ".join(f"{k} {v:g}" for k, v in e["target"].items())
+            cells = "".join(f"<td>{_fmt(e.get(k))}</td>"
+                            for k in ("precision", "recall", "fpr", "flagged"))
+            note = f"<td class=l>{_e(e['note'])}</td>" if e.get("note") else "<td></td>"
+            rows.append(f"<tr><td class=l>{_e(name)}</td><td class=l>{label}</td>"
+                        f"<td class=l>{_e(target)}</td><td>{_threshold(e['threshold'])}"
+                        f"{interval}</td>{cells}{note}</tr>")
+    return (f"<p>Chosen on the evaluated images, {_e(where)}: <i>unsafe</i> is the lowest "
+            f"threshold whose precision is at least {targets['unsafe']['precision']:g}, "
+            f"<i>review</i> the highest whose recall is at least "
+            f"{targets['review']['recall']:g} (never above <i>unsafe</i>). Brackets: "
+            "percentile bootstrap intervals of the threshold itself, chosen again on each "
+            "resample. <i>flagged</i>: share of images at or above the threshold at that "
+            "prevalence. Written to thresholds.json; apply them with <code>fleck detect|scan "
+            "--thresholds thresholds.json</code>. The plots mark them on each curve at the "
+            "sample's prevalence (triangle: unsafe, square: review).</p>"
+            "<table><tr><th class=l>detector</th><th class=l>label</th><th class=l>target</th>"
+            "<th>threshold</th><th>precision</th><th>recall</th><th>FPR</th><th>flagged</th>"
+            f"<th class=l>note</th></tr>{''.join(rows)}</table>")
+
+
 def _path_list(title: str, paths: list, *, describe=lambda p: _e(p)) -> str:
     if not paths:
         return ""
@@ -442,6 +478,8 @@ precision (scikit-learn's definition). – marks an undefined value.</p>
 <h2>Binary detectors</h2>{_detector_table(report['detectors'])}
 <h2>Continuous scores</h2>{_curve_table(report['curves'])}
 <table>{thresholds}</table>
+<h2>Calibrated thresholds</h2>{_thresholds_html(report['_thresholds'])
+                                 if '_thresholds' in report else ''}
 <div class=plots><img src="roc.png" alt="ROC curves"> <img src="pr.png" alt="PR curves"></div>
 <h2>McNemar's exact test (paired disagreements)</h2>{_mcnemar_table(report['mcnemar'])}
 <h2>By category</h2>{categories}

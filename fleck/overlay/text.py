@@ -30,7 +30,7 @@ def headline(detection: Detection) -> tuple[str, str]:
     Parameters
     ----------
     detection : Detection
-        Its decision, score, rule and reason are used.
+        Its decision, score, threshold, label, rule and reason are used.
 
     Returns
     -------
@@ -43,14 +43,25 @@ def headline(detection: Detection) -> tuple[str, str]:
     >>> headline(NS(decision=False, score=0.14, rule=None,
     ...             reason="skin covers 16.0 % of the image (< 30 %)"))
     ('no body plan 0.14: skin 16.0 % < 30 %', '')
+    >>> headline(NS(decision=False, score=0.29, rule=None, label="review", reason="1 limb"))
+    ('no body plan 0.29 (review): 1 limb', '')
     """
     reason = _shorten(detection.reason)
+    threshold = getattr(detection, "threshold", 0.5)
     if detection.decision:
+        if detection.rule is None:  # a calibrated threshold below the rule's
+            return f"NUDE {detection.score:.2f} (score >= {threshold:.2f})", reason
         rule = _RULE_NAMES.get(detection.rule, str(detection.rule).replace("_", " "))
         return f"NUDE body plan {detection.score:.2f} ({rule})", reason
+    if detection.rule is not None:  # a calibrated threshold above the rule's
+        head = f"body plan {detection.score:.2f} < {threshold:.2f}"
+    else:
+        head = f"no body plan {detection.score:.2f}"
+    if getattr(detection, "label", None) == "review":
+        head += " (review)"
     if len(reason) <= 34:
-        return f"no body plan {detection.score:.2f}: {reason}", ""
-    return f"no body plan {detection.score:.2f}", reason
+        return f"{head}: {reason}", ""
+    return head, reason
 
 
 _SHORTER = (

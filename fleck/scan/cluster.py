@@ -13,14 +13,14 @@ from fleck.config import FleckConfig
 from fleck.scan import settings
 from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
-from fleck.scan.worker import dask_scan_chunk
+from fleck.scan.worker import Outputs, dask_scan_chunk
 from fleck.video.rule import VideoSettings
 
 __all__ = ["run_dask"]
 
 
 def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
-             config: FleckConfig, overlays: str | None, scheduler: Any,
+             config: FleckConfig, outputs: Outputs | None, scheduler: Any,
              started: Callable[[], None], video: VideoSettings | None = None,
              **_: object) -> None:
     """Scan every batch on the cluster at ``scheduler`` (an address or a ``Client``).
@@ -40,12 +40,14 @@ def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
         Ctrl-C state: stop submitting, then abandon what runs.
     config : FleckConfig
         Detector configuration.
-    overlays : str, optional
-        Overlay folder (on the workers' file system).
+    outputs : Outputs, optional
+        What the workers write besides the records (folders on the workers' file system).
     scheduler : str or distributed.Client
         ``tcp://host:8786``, or a client (left open).
     started : callable
         Called once tasks are submitted.
+    video : VideoSettings, optional
+        Sampling and per-file rule of videos and animated images.
 
     Examples
     --------
@@ -69,7 +71,7 @@ def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
                 batch = next(batches, None)
                 if batch is None:
                     break
-                future = client.submit(dask_scan_chunk, batch, config, overlays, video,
+                future = client.submit(dask_scan_chunk, batch, config, outputs, video,
                                        pure=False)
                 pending[future] = batch
             started()

@@ -18,7 +18,7 @@ from fleck.parallel import WorkerPool, process_context
 from fleck.scan import settings
 from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
-from fleck.scan.worker import Worker, init_worker, scan_chunk
+from fleck.scan.worker import Outputs, Worker, init_worker, scan_chunk
 from fleck.video.rule import VideoSettings
 
 __all__ = ["run_local", "CRASHED"]
@@ -30,15 +30,15 @@ CRASHED = ("the worker process died while reading this image (a crash in a decod
 _WORKER_CLASS = Worker  # what each worker process builds (tests substitute a crashing one)
 
 
-def _pool(jobs: int, config: FleckConfig, overlays: str | None,
+def _pool(jobs: int, config: FleckConfig, outputs: Outputs | None,
           video: VideoSettings | None) -> WorkerPool:
     context = process_context(preload=["fleck.scan", "fleck.detector"])
     return WorkerPool(jobs, context, initializer=init_worker,
-                      initargs=(_WORKER_CLASS, os.getpid(), config, overlays, video))
+                      initargs=(_WORKER_CLASS, os.getpid(), config, outputs, video))
 
 
 def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
-              config: FleckConfig, overlays: str | None, jobs: int,
+              config: FleckConfig, outputs: Outputs | None, jobs: int,
               started: Callable[[], None], video: VideoSettings | None = None,
               **_: object) -> None:
     """Scan every batch on ``jobs`` local processes, handing records to ``collector``.
@@ -55,8 +55,8 @@ def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
         Ctrl-C state: stop submitting, then abandon what runs.
     config : FleckConfig
         Detector configuration.
-    overlays : str, optional
-        Overlay folder.
+    outputs : Outputs, optional
+        What the workers write besides the records (overlays, skin maps).
     jobs : int
         Worker processes.
     started : callable
@@ -73,13 +73,13 @@ def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
     >>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
     >>> collector = Collector(ResultsFile(out, resume=False, csv=None), Progress(False, True))
     >>> run_local(iter([["no/such.jpg"]]), collector, stop=Stop(), config=FLECK_1996,
-    ...           overlays=None, jobs=1, started=lambda: None)
+    ...           outputs=None, jobs=1, started=lambda: None)
     >>> collector.results.close()
     >>> collector.images, collector.failed
     (1, 1)
     """
     limit = settings.SCAN.in_flight_per_worker * jobs
-    pool = _pool(jobs, config, overlays, video)
+    pool = _pool(jobs, config, outputs, video)
     pending: dict[Future, list[str]] = {}
     crashed: list[str] = []
     try:

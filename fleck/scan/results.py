@@ -34,16 +34,17 @@ __all__ = ["CSV_COLUMNS", "ResultsWarning", "ResultsFile", "iter_results", "read
 def _csv_columns() -> tuple[str, ...]:
     from fleck.grouper import GROUP_KINDS
 
-    return ("path", "status", "decision", "score", "skin_fraction", "passes_skin", "rule",
-            "segments", "limbs", *GROUP_KINDS, "total_ms", "config", *_MEDIA_COLUMNS, "error")
+    return ("path", "status", "decision", "score", "label", "skin_fraction", "passes_skin",
+            "rule", "segments", "limbs", *GROUP_KINDS, "total_ms", "config", *_MEDIA_COLUMNS,
+            "error")
 
 
-_MEDIA_COLUMNS = ("kind", "frames", "flagged_frames", "label", "first_flagged_s", "duration_s")
+_MEDIA_COLUMNS = ("kind", "frames", "flagged_frames", "first_flagged_s", "duration_s")
 CSV_COLUMNS = _csv_columns()
 """Columns of ``--csv``: the JSON record flattened (group counts by kind, total time). One row
 per file: a video or animation has its file record's row (``kind``, ``frames``,
-``flagged_frames``, ``label``, ``first_flagged_s``, ``duration_s``), not its frames'; an
-image's ``kind`` is ``image``."""
+``flagged_frames``, ``first_flagged_s``, ``duration_s``, and its ``label``), not its frames';
+an image's ``kind`` is ``image``."""
 
 
 class ResultsWarning(UserWarning):
@@ -139,8 +140,8 @@ def _csv_row(record: dict) -> list:
     times = record.get("times_ms") or {}
     values = {"path": record.get("path"), "status": record.get("status"),
               "error": record.get("error"), "total_ms": times.get("total")}
-    for column in ("decision", "score", "skin_fraction", "passes_skin", "rule", "config",
-                   *_MEDIA_COLUMNS):
+    for column in ("decision", "score", "label", "skin_fraction", "passes_skin", "rule",
+                   "config", *_MEDIA_COLUMNS):
         values[column] = record.get(column)
     if values["kind"] is None and record.get("status") == "ok":
         values["kind"] = "image"

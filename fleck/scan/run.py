@@ -25,6 +25,7 @@ from fleck.scan.collect import Collector, Progress, Stop
 from fleck.scan.results import ResultsFile, error_record, path_key
 from fleck.scan.settings import SCAN
 from fleck.scan.walk import find_images
+from fleck.scan.worker import Outputs
 from fleck.video.rule import VideoSettings
 
 __all__ = ["scan", "ScanSummary"]
@@ -81,7 +82,8 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
          resume: bool = False, csv: str | os.PathLike | None = None,
          overlays: str | os.PathLike | None = None, quiet: bool = True,
          scheduler: Any = None, chunk: int = SCAN.chunk,
-         overwrite: bool = False, video: VideoSettings | None = None) -> ScanSummary:
+         overwrite: bool = False, masks: str | os.PathLike | None = None,
+         skin_rle: bool = False, video: VideoSettings | None = None) -> ScanSummary:
     """Run the detector on every image under ``paths``, appending one JSON line each to ``out``.
 
     Parameters
@@ -109,6 +111,11 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
         Images per task.
     overwrite : bool
         Start ``out`` afresh even if it holds records.
+    masks : path, optional
+        Folder for the skin map (PNG, 0/255, the image's size) of every image scanned, named as
+        the overlays are; the record's ``mask`` names it.
+    skin_rle : bool
+        Put the skin map's run-length encoding in the record's skin region (``rle``).
     video : VideoSettings, optional
         Sampling and per-file rule for videos and animated images (default: 1 frame per
         second, at most 300, flagged when 2 are). Each gives one record per sampled frame,
@@ -153,22 +160,25 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
     if not resume and not overwrite and os.path.isfile(out) and os.path.getsize(out) > 0:
         raise FileExistsError(f"{out}: the results file already holds records; use --resume "
                               "to continue it or --overwrite to start afresh")
-    overlay_dir = None
-    if overlays is not None:
-        overlay_dir = os.fspath(overlays)
-        os.makedirs(overlay_dir, exist_ok=True)
+    overlay_dir, mask_dir = (None if folder is None else os.fspath(folder)
+                             for folder in (overlays, masks))
+    for folder in (overlay_dir, mask_dir):
+        if folder is not None:
+            os.makedirs(folder, exist_ok=True)
     results = ResultsFile(out, resume=resume, csv=None if csv is None else os.fspath(csv))
     progress = Progress(not quiet and sys.stderr.isatty(), quiet)
     _report_repairs(results, progress)
     collector = Collector(results, progress)
-    todo = _Todo(paths, results, collector, exclude=[overlay_dir] if overlay_dir else [])
+    todo = _Todo(paths, results, collector,
+                 exclude=[folder for folder in (overlay_dir, mask_dir) if folder])
     start = time.perf_counter()
     interrupted = False
     try:
         with Stop() as stop:
             run = _runner(scheduler)
             run(_batches(iter(todo), int(chunk)), collector, stop=stop, config=config,
-                overlays=overlay_dir, jobs=jobs, scheduler=scheduler,
+                outputs=Outputs(overlay_dir, mask_dir, bool(skin_rle)), jobs=jobs,
+                scheduler=scheduler,
                 started=lambda: todo.start_counting(progress), video=video)
             interrupted = stop.requested
     except KeyboardInterrupt:

@@ -16,18 +16,37 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 
 from fleck.config import FleckConfig
 from fleck.errors import ImageError
 from fleck.overlay import overlay_path
 from fleck.parallel import limit_threads
+from fleck.regions import attach_skin_rle
 from fleck.scan import settings
 from fleck.scan.results import error_record, internal_error
 from fleck.video.rule import VideoSettings
 
-__all__ = ["Worker", "init_worker", "scan_chunk", "dask_scan_chunk"]
+__all__ = ["Worker", "Outputs", "init_worker", "scan_chunk", "dask_scan_chunk"]
 
 Item = tuple[dict, "str | None"]  # (record, warning or None)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a worker writes besides the record: overlays of flagged images, the skin map of
+    every image (both under :func:`fleck.overlay.overlay_path` names), the skin map's run-length
+    encoding in the record.
+
+    Examples
+    --------
+    >>> Worker("fleck1996", Outputs(masks="masks", skin_rle=True)).outputs.overlays is None
+    True
+    """
+
+    overlays: str | None = None
+    masks: str | None = None
+    skin_rle: bool = False
 
 
 class Worker:
@@ -37,9 +56,10 @@ class Worker:
     ----------
     config : FleckConfig or name
         Detector configuration.
-    overlays : str, optional
-        Folder for the overlays of flagged images (:func:`fleck.overlay.overlay_path`); for a
-        flagged video or animation, the overlay of its first flagged frame.
+    outputs : Outputs or str, optional
+        What to write besides the records; a folder name means overlays of flagged images
+        (:func:`fleck.overlay.overlay_path`) and nothing else. A flagged video's or
+        animation's overlay is that of its first flagged frame.
     video : VideoSettings, optional
         Sampling and per-file rule of videos and animated images.
 
@@ -49,12 +69,13 @@ class Worker:
     'kapur'
     """
 
-    def __init__(self, config: FleckConfig | str, overlays: str | None,
+    def __init__(self, config: FleckConfig | str, outputs: Outputs | str | None,
                  video: VideoSettings | None = None) -> None:
         from fleck.detector import Detector
 
         self.detector = Detector(config)
-        self.overlays = overlays
+        self.outputs = outputs if isinstance(outputs, Outputs) else Outputs(overlays=outputs)
+        self.overlays = self.outputs.overlays
         self.video = video or VideoSettings()
 
     def scan_one(self, path: str) -> Item:
@@ -72,10 +93,20 @@ class Worker:
                 _write_overlay(detection, path, self.overlays)
             except Exception as err:
                 warning = f"overlay not written: {type(err).__name__}: {err}"
+        if self.outputs.masks is not None:
+            try:
+                record["mask"] = _write_mask(detection, path, self.outputs.masks)
+            except Exception as err:
+                warning = f"skin map not written: {type(err).__name__}: {err}"
+        if self.outputs.skin_rle:
+            attach_skin_rle(record, detection)
         return record, warning
 
     def scan_media(self, path: str, kind: str) -> list[Item]:
-        """The records of a video or animated image: its frames', then the file's."""
+        """The records of a video or animated image: its frames', then the file's.
+
+        Skin maps (``masks``, ``skin_rle``) are written for images only.
+        """
         from fleck.video.media import detect_media
 
         try:
@@ -128,11 +159,22 @@ def _write_overlay(detection, path: str, overlays: str, *, rgb=None) -> None:
     os.replace(tmp, target)  # never a half-written PNG under the final name
 
 
+def _write_mask(detection, path: str, masks: str) -> str:
+    from PIL import Image
+
+    target = overlay_path(path, masks)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    tmp = f"{target}.tmp-{os.getpid()}.png"
+    Image.fromarray(detection.mask_at().astype("uint8") * 255).save(tmp, optimize=False)
+    os.replace(tmp, target)
+    return target
+
+
 _WORKER: Worker | None = None
 
 
 def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
-                overlays: str | None, video: VideoSettings | None = None) -> None:
+                outputs: Outputs | str | None, video: VideoSettings | None = None) -> None:
     """Initializer of a local worker process: signals, one thread, watch the scan, build.
 
     The parent handles Ctrl-C; a worker ignores SIGINT, dies on SIGTERM, runs single threaded and
@@ -146,8 +188,8 @@ def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
         The scanning process, watched so that workers never outlive it.
     config : FleckConfig
         Detector configuration.
-    overlays : str, optional
-        Overlay folder.
+    outputs : Outputs or str, optional
+        What to write besides the records (a folder name: overlays only).
     video : VideoSettings, optional
         Sampling and per-file rule of videos and animated images.
 
@@ -171,7 +213,7 @@ def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     limit_threads()
     _watch_parent(scan_pid)
-    _WORKER = worker_class(config, overlays, video)
+    _WORKER = worker_class(config, outputs, video)
 
 
 def _watch_parent(scan_pid: int) -> None:
@@ -219,7 +261,7 @@ _DASK_WORKER: tuple[tuple, Worker] | None = None
 _DASK_LOCK = threading.Lock()
 
 
-def dask_scan_chunk(paths: list[str], config: FleckConfig, overlays: str | None,
+def dask_scan_chunk(paths: list[str], config: FleckConfig, outputs: Outputs | str | None,
                     video: VideoSettings | None = None) -> list[Item]:
     """Task of a Dask worker: one cached :class:`Worker` per worker process.
 
@@ -229,8 +271,8 @@ def dask_scan_chunk(paths: list[str], config: FleckConfig, overlays: str | None,
         The images of one task.
     config : FleckConfig
         Detector configuration (the cached worker is rebuilt when it changes).
-    overlays : str, optional
-        Overlay folder (on the workers' file system).
+    outputs : Outputs or str, optional
+        What to write besides the records (folders on the workers' file system).
     video : VideoSettings, optional
         Sampling and per-file rule of videos and animated images.
 
@@ -250,8 +292,8 @@ def dask_scan_chunk(paths: list[str], config: FleckConfig, overlays: str | None,
     """
     global _DASK_WORKER
     with _DASK_LOCK:
-        if _DASK_WORKER is None or _DASK_WORKER[0] != (config, overlays, video):
+        if _DASK_WORKER is None or _DASK_WORKER[0] != (config, outputs, video):
             limit_threads()
-            _DASK_WORKER = ((config, overlays, video), Worker(config, overlays, video))
+            _DASK_WORKER = ((config, outputs, video), Worker(config, outputs, video))
         worker = _DASK_WORKER[1]
     return worker.scan_chunk(paths)

@@ -32,10 +32,8 @@ from fleck.video.media import FrameResult, MediaDetection, detect_media, is_fram
 from fleck.video.rule import (
     DEFAULT_SETTINGS,
     FRAME_AGGREGATES,
-    REVIEW_SCORE,
     VideoSettings,
     aggregate_scores,
-    file_label,
     file_verdict,
 )
 from fleck.video.sniff import (
@@ -49,6 +47,6 @@ from fleck.video.sniff import (
 __all__ = ["detect_media", "MediaDetection", "FrameResult", "is_frame_record", "read_frames",
            "MediaReader", "Frame", "MediaInfo", "VideoUnavailableError",
            "video_decoder_available", "DECODE", "VideoSettings", "DEFAULT_SETTINGS",
-           "file_verdict", "file_label", "REVIEW_SCORE", "aggregate_scores", "FRAME_AGGREGATES",
+           "file_verdict", "aggregate_scores", "FRAME_AGGREGATES",
            "media_kind", "MediaKind",
            "has_video_signature", "sniff_video", "VIDEO_EXTENSIONS"]

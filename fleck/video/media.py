@@ -11,7 +11,8 @@ Records (what ``fleck scan`` writes, and ``fleck detect --json`` prints), per sa
 and then, last, one per file::
 
     {"path", "status": "ok", "kind": "video" | "animation", "frames", "flagged_frames",
-     "decision", "score", "threshold", "label", "first_flagged_s", "duration_s", "reason",
+     "decision", "score", "threshold", "label", "review_threshold", "first_flagged_s",
+     "duration_s", "reason",
      "truncated", "stopped_early", "width", "height", "fps", "codec", "sampling", "warnings",
      "config", "fleck_version"}
 
@@ -41,14 +42,9 @@ from fleck._version import __version__
 from fleck.config import FleckConfig
 from fleck.detector import Detector
 from fleck.loading import LoadedImage
+from fleck.verdict import verdict_label
 from fleck.video.decode import MediaInfo, read_frames
-from fleck.video.rule import (
-    DEFAULT_SETTINGS,
-    REVIEW_SCORE,
-    VideoSettings,
-    file_label,
-    file_verdict,
-)
+from fleck.video.rule import DEFAULT_SETTINGS, VideoSettings, file_verdict
 from fleck.video.sniff import MediaKind
 
 __all__ = ["FrameResult", "MediaDetection", "detect_media", "is_frame_record"]
@@ -85,7 +81,8 @@ class FrameResult:
 class MediaDetection:
     """The verdict on a video or animated image, with its sampled frames.
 
-    ``decision == (score >= threshold)``; ``label`` is ``safe``, ``review`` or ``unsafe``.
+    ``decision == (score >= threshold)``; ``label`` is ``safe``, ``review`` or ``unsafe``
+    (:func:`fleck.verdict.verdict_label` of the score, with the frames' thresholds).
     ``first_flagged`` is the first flagged frame's (Detection, RGB at working size) when
     frames were kept or when overlays are wanted, else None. :func:`detect_media` makes them
     (its example shows one).
@@ -111,6 +108,7 @@ class MediaDetection:
     settings: VideoSettings = field(repr=False)
     config: str = "fleck1996"
     stopped_early: bool = False
+    review_threshold: float | None = None
     first_flagged: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -144,8 +142,9 @@ class MediaDetection:
         return {
             "kind": self.kind, "frames": len(self.frames), "flagged_frames": self.flagged_frames,
             "decision": self.decision, "score": self.score, "threshold": self.threshold,
-            "label": self.label, "first_flagged_s": self.first_flagged_s,
-            "duration_s": info.duration_s, "reason": self.reason(),
+            "label": self.label, "review_threshold": self.review_threshold,
+            "first_flagged_s": self.first_flagged_s, "duration_s": info.duration_s,
+            "reason": self.reason(),
             "truncated": info.truncated, "stopped_early": self.stopped_early,
             "width": info.width, "height": info.height, "fps": info.fps, "codec": info.codec,
             "sampling": self.settings.to_dict(), "warnings": list(info.warnings),
@@ -230,6 +229,7 @@ def detect_media(path: str | os.PathLike, config: FleckConfig | str | None = Non
     results: list[FrameResult] = []
     scores: list[float] = []
     threshold = cfg.geometry.decision_threshold
+    review_threshold = cfg.verdict.review_threshold
     first_flagged_s = None
     first_flagged = None
     stopped_early = False
@@ -237,7 +237,7 @@ def detect_media(path: str | os.PathLike, config: FleckConfig | str | None = Non
         for frame in reader:
             loaded = LoadedImage(frame.rgb, frame.original_size, label)
             detection = detector.detect(loaded)
-            threshold = detection.threshold
+            threshold, review_threshold = detection.threshold, detection.review_threshold
             results.append(FrameResult(frame.frame, frame.time_s, _frame_summary(detection),
                                        detection if keep_detections else None))
             scores.append(detection.score)
@@ -256,18 +256,11 @@ def detect_media(path: str | os.PathLike, config: FleckConfig | str | None = Non
     decision, score = file_verdict(scores, threshold, settings)
     return MediaDetection(
         path=label, kind=info.kind, frames=tuple(results), decision=decision, score=score,
-        threshold=threshold, label=file_label(score, threshold, _review_threshold(cfg)),
+        threshold=threshold, label=verdict_label(score, threshold, review_threshold),
         first_flagged_s=first_flagged_s,
         info=info, settings=settings, config=cfg.name, stopped_early=stopped_early,
+        review_threshold=review_threshold,
         first_flagged=first_flagged)
-
-
-def _review_threshold(config) -> float:
-    """The configuration's review threshold when it has a three-way verdict, else the
-    :data:`~fleck.video.rule.REVIEW_SCORE` default."""
-    verdict = getattr(config, "verdict", None)
-    value = getattr(verdict, "review_threshold", None)
-    return REVIEW_SCORE if value is None else float(value)
 
 
 def _frame_summary(detection) -> dict:

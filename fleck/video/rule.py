@@ -20,7 +20,8 @@ number of frames sampled when fewer were (a one-frame animation is judged like a
 * ``consecutive``: flagged when ``K`` *consecutive* sampled frames are flagged; its score is the
   highest, over runs of ``K`` consecutive frames, of the lowest score in the run.
 
-``stop_early`` stops reading a file as soon as its verdict is flagged.
+``stop_early`` stops reading a file as soon as its verdict is flagged. The file's ``label`` is
+the images' three-way verdict (:func:`fleck.verdict.verdict_label`) applied to its score.
 
 >>> s = VideoSettings(fps=2)
 >>> s.mode, s.interval_s
@@ -34,17 +35,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-__all__ = ["VideoSettings", "DEFAULT_SETTINGS", "file_verdict", "file_label", "REVIEW_SCORE",
-           "FRAME_AGGREGATES", "aggregate_scores"]
+__all__ = ["VideoSettings", "DEFAULT_SETTINGS", "file_verdict", "FRAME_AGGREGATES",
+           "aggregate_scores"]
 
 #: How per-frame scores become a file's score: ``max`` (the highest), ``k-of-n`` (the K-th
 #: highest, so a file passes a threshold when at least K frames do: fleck's own rule).
 FRAME_AGGREGATES = ("max", "k-of-n")
 
-#: Lower edge of the ``review`` band of the per-file ``label``: a file scoring at least this but
-#: below the decision threshold is ``review`` (PROPOSAL: a frame scoring 0.4 passed the skin
-#: filter with four or more limbs, or found a group covering part of the needed area).
-REVIEW_SCORE = 0.4
 
 
 @dataclass(frozen=True)
@@ -188,32 +185,3 @@ def aggregate_scores(scores: Sequence[float], how: str = "max", k: int = 2) -> f
     if how == "k-of-n":
         return float(sorted(scores, reverse=True)[min(int(k), len(scores)) - 1])
     raise ValueError(f"unknown frame aggregate {how!r}; expected one of {FRAME_AGGREGATES}")
-
-
-def file_label(score: float, threshold: float, review_threshold: float | None = REVIEW_SCORE,
-               ) -> str:
-    """``"unsafe"`` at or above ``threshold``, ``"review"`` from ``review_threshold``, else
-    ``"safe"`` (the images' three-way verdict, applied to a file's score).
-
-    Parameters
-    ----------
-    score : float
-    threshold : float
-        The decision threshold.
-    review_threshold : float or None
-        Lower edge of the review band (default :data:`REVIEW_SCORE`; None: no review band).
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> [file_label(s, 0.5) for s in (0.1, 0.45, 0.5)]
-    ['safe', 'review', 'unsafe']
-    """
-    if score >= threshold:
-        return "unsafe"
-    if review_threshold is not None and score >= review_threshold:
-        return "review"
-    return "safe"
