@@ -7,6 +7,7 @@ from .loading import load, load_image
 from .occlusion import occlusion_map
 from .overlay import draw
 from .skin import SkinMap, skin_filter, skin_map
+from .video import VideoSettings, detect_media
 
 __version__: str
 
@@ -28,4 +29,6 @@ __all__ = [
     "draw",
     "censor",
     "occlusion_map",
+    "detect_media",
+    "VideoSettings",
 ]

@@ -33,7 +33,7 @@ import numpy as np
 from fleck.errors import ImageError
 
 __all__ = ["NUDENET_EXPOSED_CLASSES", "nudenet_score", "CnnUnavailableError", "CNN_NAMES",
-           "get_cnn_scorer", "score_paths"]
+           "get_cnn_scorer", "score_paths", "score_media"]
 
 #: NudeNet 3.4 classes whose detection makes an image NSFW for the comparison (exposed breast,
 #: genitalia, buttocks, anus). Covered parts, faces, feet, belly, armpits and male breast are
@@ -338,6 +338,67 @@ def score_paths(name: str, paths: Iterable[str], *, threads: int | None = None,
             writer.close()
     if cache:
         _compact_cache(cache, name, {**cached, **fresh})
+    return out
+
+
+def score_media(name: str, paths: Iterable[str], settings: Any = None, *,
+                frame_aggregate: str = "max", threads: int | None = None,
+                classes: Sequence[str] | None = None, failures: dict[str, str] | None = None,
+                working_size: int = 1024) -> dict[str, float]:
+    """Score videos and animated images with CNN ``name``: ``{path: score}``.
+
+    The frames are sampled as fleck samples them (``settings``), shrunk so that height + width
+    <= ``working_size`` (the CNNs look at 224-320 pixel squares), scored one by one, and
+    combined by ``frame_aggregate``. Not cached.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`CNN_NAMES`.
+    paths : iterable of str
+        Videos and animated images.
+    settings : fleck.video.VideoSettings, optional
+        Sampling (default: 1 frame per second, at most 300); ``min_frames`` is the K of
+        ``k-of-n``.
+    frame_aggregate : {"max", "k-of-n"}
+        :func:`fleck.video.aggregate_scores`.
+    threads : int, optional
+        onnxruntime threads.
+    classes : sequence of str, optional
+        NudeNet classes that count (``nudenet`` only).
+    failures : dict, optional
+        Receives ``path -> reason`` for files that cannot be read.
+    working_size : int
+        Frames are shrunk so that height + width <= this.
+
+    Returns
+    -------
+    dict of str to float
+        The score of each readable file.
+
+    Examples
+    --------
+    >>> scores = score_media("open_nsfw", ["clip.mp4"], threads=1)   # doctest: +SKIP
+    >>> 0.0 <= scores["clip.mp4"] <= 1.0                              # doctest: +SKIP
+    True
+    """
+    from fleck.video.decode import read_frames
+    from fleck.video.rule import DEFAULT_SETTINGS, aggregate_scores
+
+    settings = settings or DEFAULT_SETTINGS
+    model = None
+    out: dict[str, float] = {}
+    for path in dict.fromkeys(os.fspath(p) for p in paths):
+        if model is None:
+            model = _model(name, threads, classes)
+        try:
+            with read_frames(path, settings, working_size=working_size) as reader:
+                frame_scores = [model.score(model.raw(frame.rgb, path)) for frame in reader]
+        except ImageError as err:
+            if failures is not None:
+                failures[path] = err.reason
+            continue
+        out[path] = aggregate_scores(frame_scores, frame_aggregate, settings.min_frames)
     return out
 
 

@@ -161,7 +161,8 @@ def test_min_constraints_pin_the_pyproject_floors():
 DOCUMENTED = ("fleck.scan", "fleck.loading", "fleck.parallel", "fleck.synth", "fleck.occlusion",
               "fleck.compare", "fleck.cnn", "fleck.scorers", "fleck.overlay", "fleck.skin_model",
               "fleck.evaldata", "fleck.colour", "fleck.commands", "fleck.cli", "fleck.errors",
-              "fleck.skin_rules", "fleck.regions", "fleck.verdict", "fleck.censoring")
+              "fleck.skin_rules", "fleck.regions", "fleck.verdict", "fleck.censoring",
+              "fleck.video")
 # Examples that point to another object's doctest instead of repeating it.
 EXAMPLE_ELSEWHERE = {"fleck.scan.worker.scan_chunk", "fleck.compare.report.render_html"}
 

@@ -176,3 +176,66 @@ class Batch:
 
 def emit(record: dict) -> None:
     print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def add_video_options(parser: argparse.ArgumentParser) -> None:
+    """Sampling and per-file rule of videos and animated images (detect, scan, compare).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_video_options(parser)
+    >>> video_settings(parser.parse_args(["--fps", "2", "--stop-early"])).interval_s
+    0.5
+    """
+    group = parser.add_argument_group(
+        "videos and animated images",
+        "Videos (MP4, WebM, MKV, AVI, MOV...; pip install 'fleck[video]') and animated "
+        "GIF/APNG/WebP are sampled: one record per sampled frame (path, frame, time_s, ...) "
+        "and one per file (kind, frames, flagged_frames, decision, score, label, "
+        "first_flagged_s, duration_s). A file is flagged when at least K sampled frames are "
+        "(K consecutive with --consecutive); its score is the K-th highest frame score.")
+    group.add_argument("--fps", type=float, default=1.0, metavar="F",
+                       help="frames sampled per second of video (default 1)")
+    group.add_argument("--every-frame", action="store_true", help="sample every frame")
+    group.add_argument("--max-frames", type=int, default=300, metavar="N",
+                       help="at most N sampled frames per file (default 300)")
+    group.add_argument("--keyframes", action="store_true",
+                       help="decode keyframes only (fast), at most F per second")
+    group.add_argument("--min-frames", type=int, default=2, metavar="K",
+                       help="a file is flagged when at least K sampled frames are (default 2; "
+                            "fewer when fewer frames were sampled)")
+    group.add_argument("--consecutive", action="store_true",
+                       help="the K flagged frames must be consecutive samples")
+    group.add_argument("--stop-early", action="store_true",
+                       help="stop reading a file as soon as it is flagged")
+
+
+def video_settings(args: argparse.Namespace):
+    """The :class:`fleck.video.VideoSettings` of :func:`add_video_options`' flags.
+
+    Raises ValueError (a usage error) for a bad value.
+    """
+    from fleck.video.rule import VideoSettings
+
+    return VideoSettings(fps=args.fps, every_frame=args.every_frame, max_frames=args.max_frames,
+                         keyframes=args.keyframes, min_frames=args.min_frames,
+                         consecutive=args.consecutive, stop_early=args.stop_early)
+
+
+def video_flags(settings) -> list[str]:
+    """The command-line flags that give ``settings`` (only those that differ from defaults).
+
+    >>> from fleck.video.rule import VideoSettings
+    >>> video_flags(VideoSettings(fps=0.5, stop_early=True))
+    ['--fps', '0.5', '--stop-early']
+    """
+    from fleck.video.rule import VideoSettings
+
+    default = VideoSettings()
+    words: list[str] = []
+    for name in ("fps", "max_frames", "min_frames"):
+        if getattr(settings, name) != getattr(default, name):
+            words += [f"--{name.replace('_', '-')}", f"{getattr(settings, name):g}"]
+    for name in ("every_frame", "keyframes", "consecutive", "stop_early"):
+        if getattr(settings, name):
+            words.append(f"--{name.replace('_', '-')}")
+    return words

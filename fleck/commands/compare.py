@@ -6,6 +6,10 @@
 Outputs in ``-o OUTDIR`` (default ``compare-report``): metrics.json, metrics.csv,
 thresholds.json (calibrated unsafe / review thresholds for ``--thresholds``), roc.png, pr.png,
 index.html (+ thumbs/, cnn_cache/, fleck_results.jsonl when fleck scanned the images).
+
+Videos and animated images are compared per file (labels per file): fleck's file records, and
+CNN results per file or per frame (``--frame-aggregate max|k-of-n``); ``--run`` scores their
+sampled frames (the same sampling flags as ``fleck scan``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import os
 import sys
 import warnings
 
-from fleck.commands._common import add_skin_model_option
+from fleck.commands._common import add_skin_model_option, add_video_options, video_settings
+from fleck.video.rule import VideoSettings
 
 __all__ = ["register", "parse_cnn_spec", "image_files", "scan_images", "run"]
 
@@ -84,6 +89,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="thumbnails per gallery in index.html (default 48)")
     p.add_argument("--no-overlays", action="store_true",
                    help="do not draw fleck's overlay beside the thumbnails (faster)")
+    p.add_argument("--frame-aggregate", choices=("max", "k-of-n"), default="max",
+                   help="how a CNN's per-frame video results become one score per file: the "
+                        "highest frame score (max, default) or the K-th highest (k-of-n, K = "
+                        "--min-frames: the file passes a threshold when K frames do, fleck's "
+                        "own rule)")
+    add_video_options(p)
     p.set_defaults(func=run)
 
 
@@ -168,7 +179,8 @@ def image_files(paths: list[str]) -> list[str]:
     return list(find_images(paths))
 
 
-def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None) -> None:
+def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None,
+                video: VideoSettings | None = None) -> None:
     """Write fleck's results for ``paths`` to ``out`` (JSON Lines, `fleck scan`'s schema).
 
     Parameters
@@ -181,6 +193,8 @@ def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None) ->
         Skin model (configuration) name.
     jobs : int, optional
         Worker processes (default: every core).
+    video : fleck.video.VideoSettings, optional
+        Sampling and per-file rule of videos and animated images.
 
     Examples
     --------
@@ -195,7 +209,7 @@ def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None) ->
     """
     from fleck.scan import scan
 
-    scan(paths, out=out, config=config, jobs=jobs, quiet=True, overwrite=True)
+    scan(paths, out=out, config=config, jobs=jobs, quiet=True, overwrite=True, video=video)
 
 
 def _print_table(metrics: dict) -> None:
@@ -258,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     >>> main(["compare", "--labels", "l.csv"])
     2
     """
-    from fleck.cnn import CNN_NAMES, CnnUnavailableError, score_paths
+    from fleck.cnn import CNN_NAMES, CnnUnavailableError, score_media, score_paths
     from fleck.compare import CompareSettings, compare
     from fleck.compare.readers import CnnScores, read_cnn_scores, read_labels
 
@@ -275,22 +289,30 @@ def run(args: argparse.Namespace) -> int:
             return 2
     nudenet_classes = ([c.strip() for c in args.nudenet_classes.split(",") if c.strip()]
                        if args.nudenet_classes else None)
+    video = video_settings(args)
     labels = read_labels(args.labels)
     cnn: dict[str, object] = {}
     for spec in args.cnn:
         name, file, fmt = parse_cnn_spec(spec)
         if name in cnn or name in run_names:
             raise ValueError(f"--cnn {spec!r}: the name {name!r} is used twice")
-        cnn[name] = read_cnn_scores(file, format=fmt, nudenet_classes=nudenet_classes)
+        cnn[name] = read_cnn_scores(file, format=fmt, nudenet_classes=nudenet_classes,
+                                    frame_aggregate=args.frame_aggregate,
+                                    min_frames=video.min_frames)
     os.makedirs(outdir, exist_ok=True)
     failed: list[str] = []
     fleck_source = args.fleck
     if not fleck_source:
         fleck_source = os.path.join(outdir, "fleck_results.jsonl")
-        scan_images(args.images, out=fleck_source, config=args.skin_model, jobs=args.jobs)
+        scan_images(args.images, out=fleck_source, config=args.skin_model, jobs=args.jobs,
+                    video=video)
     if run_names:
+        from fleck.video.sniff import media_kind
+
         targets = image_files(args.images) if args.images else [
             p if os.path.isabs(p) else os.path.join(labels.base_dir, p) for p in labels.paths]
+        media = [p for p in targets if media_kind(p) != "image"]
+        targets = [p for p in targets if p not in set(media)]
         for name in run_names:
             failures: dict[str, str] = {}
             cache = os.path.join(outdir, "cnn_cache", f"{name}.csv")
@@ -298,6 +320,11 @@ def run(args: argparse.Namespace) -> int:
                 scores = score_paths(name, targets, threads=args.cnn_threads,
                                      classes=nudenet_classes, cache=cache, failures=failures,
                                      progress=sys.stderr.isatty())
+                if media:
+                    scores.update(score_media(name, media, video,
+                                              frame_aggregate=args.frame_aggregate,
+                                              threads=args.cnn_threads, classes=nudenet_classes,
+                                              failures=failures))
             except CnnUnavailableError as err:
                 print(f"fleck compare: error: {err}", file=sys.stderr)
                 return 2
@@ -307,7 +334,9 @@ def run(args: argparse.Namespace) -> int:
     settings = CompareSettings(default_threshold=args.threshold, n_bootstrap=args.bootstrap,
                                seed=args.seed, gallery_size=args.gallery_size,
                                target_precision=args.target_precision,
-                               target_recall=args.target_recall, prevalence=args.prevalence)
+                               target_recall=args.target_recall, prevalence=args.prevalence,
+                               frame_aggregate=args.frame_aggregate,
+                               min_frames=video.min_frames)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = compare(labels, fleck_source, cnn, outdir=outdir, settings=settings,

@@ -9,7 +9,14 @@ import argparse
 import shlex
 import sys
 
-from fleck.commands._common import add_region_options, add_skin_model_option, with_thresholds
+from fleck.commands._common import (
+    add_region_options,
+    add_skin_model_option,
+    add_video_options,
+    video_flags,
+    video_settings,
+    with_thresholds,
+)
 
 __all__ = ["DESCRIPTION", "EPILOG", "register", "run", "resume_command"]
 
@@ -31,6 +38,11 @@ records (one JSON object per line, in completion order):
    "mask" (with --masks)}
   label: unsafe (= decision), review or safe, from threshold and review_threshold.
   {"path": ..., "status": "error", "error": "<reason>"}
+  a video or animated image: one record per sampled frame, {"path", "frame", "time_s",
+  "status": "ok", ...the fields above}, then one for the file, {"path", "status": "ok",
+  "kind": "video"|"animation", "frames", "flagged_frames", "decision", "score", "label",
+  "first_flagged_s", "duration_s", "reason", ...}; --resume redoes a file whose file
+  record is missing, and --csv has one row per file
   Paths are as given, joined with the names found in folders (relative paths stay relative).
 
 folders: hidden entries (.name) are skipped; links are followed, each folder walked once; a
@@ -88,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "DIR/<image path>.png")
     add_region_options(parser)
     add_skin_model_option(parser)
+    add_video_options(parser)
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
                              "(pip install 'fleck[dask]'; every worker must see the same paths)")
@@ -126,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
     summary = scan(args.paths, args.output, config=config, jobs=args.jobs,
                    resume=args.resume, csv=args.csv, overlays=args.overlays, quiet=args.quiet,
                    scheduler=args.scheduler, chunk=args.chunk or SCAN.chunk,
-                   overwrite=args.overwrite, masks=args.masks, skin_rle=args.skin_rle)
+                   overwrite=args.overwrite, masks=args.masks, skin_rle=args.skin_rle,
+                   video=video_settings(args))
     if summary.images == 0 and summary.skipped == 0 and not summary.interrupted:
         print(f"fleck scan: error: no images found in {' '.join(args.paths)}", file=sys.stderr)
     elif not args.quiet:
@@ -157,6 +171,10 @@ def resume_command(args: argparse.Namespace) -> str:
     ...                           quiet=False)
     >>> resume_command(args)
     "fleck scan photos 'my dir' -o r.jsonl --resume --jobs 2 --skin-model kapur"
+    >>> args.fps, args.every_frame, args.max_frames, args.keyframes = 2.0, False, 300, False
+    >>> args.min_frames, args.consecutive, args.stop_early = 3, False, False
+    >>> resume_command(args).endswith("--fps 2 --min-frames 3")
+    True
     """
     words = ["fleck", "scan", *args.paths, "-o", args.output, "--resume"]
     options = (("--jobs", args.jobs), ("--csv", args.csv), ("--overlays", args.overlays),
@@ -169,6 +187,8 @@ def resume_command(args: argparse.Namespace) -> str:
             words += [flag, str(value)]
     if getattr(args, "skin_rle", False):
         words.append("--skin-rle")
+    if hasattr(args, "fps"):
+        words += video_flags(video_settings(args))
     if args.quiet:
         words.append("--quiet")
     return shlex.join(words)

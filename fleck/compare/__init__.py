@@ -135,7 +135,9 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
     labels = labels if isinstance(labels, LabelSet) else read_labels(labels)
     fleck = fleck if isinstance(fleck, FleckResults) else read_fleck_results(fleck)
     cnn = {name: s if isinstance(s, CnnScores) else
-           read_cnn_scores(s, nudenet_classes=nudenet_classes) for name, s in cnn.items()}
+           read_cnn_scores(s, nudenet_classes=nudenet_classes,
+                           frame_aggregate=settings.frame_aggregate,
+                           min_frames=settings.min_frames) for name, s in cnn.items()}
     if "fleck" in cnn:
         raise ValueError("a CNN cannot be named 'fleck'")
     ds, coverage = build_dataset(labels, fleck, cnn)

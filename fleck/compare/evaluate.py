@@ -48,6 +48,8 @@ class CompareSettings:
     target_precision: float = 0.9       # thresholds.json: the unsafe threshold's precision
     target_recall: float = 0.95         # thresholds.json: the review threshold's recall
     prevalence: float | None = None     # thresholds.json: re-weight to it (None: the sample's)
+    frame_aggregate: str = "max"        # CNN per-frame video results -> one score per file
+    min_frames: int = 2                 # K of frame_aggregate "k-of-n" (fleck's --min-frames)
 
 
 @dataclass

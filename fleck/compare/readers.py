@@ -23,6 +23,10 @@ CNN formats (``format=None`` detects them from the content):
     ``filename``), else by the path of ``outputs[].input.data.image.url``, else by
     ``outputs[].input.id``.
 
+Videos: fleck's per-file records are used (per-frame records skipped); a CNN's per-frame
+results (rows with ``frame`` or ``time_s``) become one score per file, the highest (``max``) or
+the ``K``-th highest (``k-of-n``, fleck's own rule), see :func:`read_cnn_scores`.
+
 Matching the paths of these files to each other: :mod:`fleck.compare.matching`
 (:class:`PathMatcher`, importable from here too).
 """
@@ -52,6 +56,7 @@ from fleck.compare.rows import (
     _present,
     _Skip,
 )
+from fleck.video.rule import aggregate_scores
 
 __all__ = ["CNN_FORMATS", "PATH_KEYS", "LabelSet", "parse_label", "read_labels", "FleckResults",
            "read_fleck_results", "CnnScores", "read_cnn_scores", "MatchReport", "PathMatcher",
@@ -220,7 +225,8 @@ def read_fleck_results(path: str | os.PathLike) -> FleckResults:
     """Read a ``results.jsonl`` written by ``fleck scan``.
 
     Error records, and ok records without a usable score or decision, become failures (listed,
-    never dropped). A line that is not JSON is an error naming the line.
+    never dropped). A line that is not JSON is an error naming the line. Videos and animated
+    images are judged by their file record; their per-frame records are skipped.
 
     Parameters
     ----------
@@ -251,6 +257,8 @@ def read_fleck_results(path: str | os.PathLike) -> FleckResults:
     records: dict[str, dict] = {}
     failures: dict[str, str] = {}
     for line_no, record in _jsonl_objects(text, source):
+        if "frame" in record:  # a video's sampled frame: its file record holds the verdict
+            continue
         where = f"{source} line {line_no}"
         image = _path_of(record, where)
         if record.get("status", "ok") != "ok":
@@ -286,8 +294,13 @@ class CnnScores:
 
 
 def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
-                    nudenet_classes: Sequence[str] | None = None) -> CnnScores:
+                    nudenet_classes: Sequence[str] | None = None,
+                    frame_aggregate: str = "max", min_frames: int = 2) -> CnnScores:
     """Read one CNN's results file; ``format`` is one of :data:`CNN_FORMATS` or None (detect).
+
+    Per-frame results of videos (records with a ``frame`` or ``time_s`` field) are combined
+    into one score per file by ``frame_aggregate``; a per-file record of the same file takes
+    precedence over its frames.
 
     Parameters
     ----------
@@ -298,6 +311,11 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
     nudenet_classes : sequence of str, optional
         NudeNet classes that count as NSFW (default
         :data:`fleck.cnn.NUDENET_EXPOSED_CLASSES`).
+    frame_aggregate : {"max", "k-of-n"}
+        How a video's frame scores become its score (:func:`fleck.video.aggregate_scores`):
+        the highest, or the ``min_frames``-th highest.
+    min_frames : int
+        ``K`` of ``k-of-n``.
 
     Returns
     -------
@@ -329,6 +347,7 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
     classes = frozenset(nudenet_classes)
     scores: dict[str, float] = {}
     problems: list[str] = []
+    frames: dict[str, list[float]] = {}
     for where, row in rows:
         try:
             image = _path_of(row, where)
@@ -336,10 +355,15 @@ def read_cnn_scores(path: str | os.PathLike, *, format: str | None = None,
         except _Skip as skip:
             problems.append(str(skip))
             continue
+        if _present(row.get("frame")) or _present(row.get("time_s")):
+            frames.setdefault(image, []).append(score)
+            continue
         if image in scores:
             problems.append(f"{where}: duplicate record for {image!r} (the first one is kept)")
             continue
         scores[image] = score
+    for image, frame_scores in frames.items():
+        scores.setdefault(image, aggregate_scores(frame_scores, frame_aggregate, min_frames))
     return CnnScores(source=source, format=detected, scores=scores, problems=problems)
 
 

@@ -183,9 +183,13 @@ class Thumbnailer:
             with Image.open(file) as im:
                 rgb = ImageOps.exif_transpose(im).convert("RGB")
         except (OSError, ValueError) as err:
+            if record.get("kind") == "video":
+                return None, None, f"video: {record.get('reason', '')}"
             return None, None, f"cannot read image ({err})"
         thumb = f"thumbs/{stem}.jpg"
         self._save(rgb, thumb)
+        if record.get("kind") in ("video", "animation"):  # the first frame; no overlay
+            return thumb, None, f"{record['kind']}: {record.get('reason', '')}"
         overlay, note = None, None  # a page-wide note says when overlays are unavailable
         if self.overlay_note is None:
             overlay, note = self._overlay(file, stem, record, config)

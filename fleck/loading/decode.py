@@ -119,7 +119,7 @@ def _from_bytes(data, label: str, reduce_to, max_pixels, min_size) -> LoadedImag
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=_readable_formats())
     except UnidentifiedImageError:
-        raise ImageError(label, "not an image (unrecognised format)") from None
+        raise ImageError(label, _unrecognised(data)) from None
     except Image.DecompressionBombError as err:
         raise ImageError(label, _too_large_for_pillow(data, err, max_pixels)) from None
     except MemoryError:
@@ -128,6 +128,17 @@ def _from_bytes(data, label: str, reduce_to, max_pixels, min_size) -> LoadedImag
         raise ImageError(label, f"truncated or corrupt image data: {_describe(err)}") from None
     with image:
         return _from_pil(image, label, data, reduce_to, max_pixels, min_size)
+
+
+def _unrecognised(data) -> str:
+    """The reason for bytes Pillow cannot open: a video says so (its frames are read by
+    :mod:`fleck.video`, which ``fleck detect`` and ``fleck scan`` use)."""
+    from fleck.video.sniff import has_video_signature
+
+    if has_video_signature(bytes(data[:LOADING.sniff_bytes])):
+        return ("a video, not an image (fleck.video.detect_media, fleck detect and fleck scan "
+                "sample its frames)")
+    return "not an image (unrecognised format)"
 
 
 def _from_pil(image: Image.Image, label: str, data, reduce_to, max_pixels,

@@ -14,13 +14,15 @@ from fleck.scan import settings
 from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
 from fleck.scan.worker import Outputs, dask_scan_chunk
+from fleck.video.rule import VideoSettings
 
 __all__ = ["run_dask"]
 
 
 def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
              config: FleckConfig, outputs: Outputs | None, scheduler: Any,
-             started: Callable[[], None], **_: object) -> None:
+             started: Callable[[], None], video: VideoSettings | None = None,
+             **_: object) -> None:
     """Scan every batch on the cluster at ``scheduler`` (an address or a ``Client``).
 
     Raises
@@ -44,6 +46,8 @@ def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
         ``tcp://host:8786``, or a client (left open).
     started : callable
         Called once tasks are submitted.
+    video : VideoSettings, optional
+        Sampling and per-file rule of videos and animated images.
 
     Examples
     --------
@@ -67,7 +71,8 @@ def run_dask(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
                 batch = next(batches, None)
                 if batch is None:
                     break
-                future = client.submit(dask_scan_chunk, batch, config, outputs, pure=False)
+                future = client.submit(dask_scan_chunk, batch, config, outputs, video,
+                                       pure=False)
                 pending[future] = batch
             started()
             if stop.abandon or not pending:

@@ -138,12 +138,17 @@ class Collector:
         self.images = self.flagged = self.failed = 0
 
     def add(self, items: list[tuple[dict, str | None]]) -> None:
-        """Write ``(record, warning)`` items and count them."""
+        """Write ``(record, warning)`` items and count the files among them (a video's frame
+        records are written, not counted: its file record is)."""
         if not items:
             return
         records = [record for record, _ in items]
         self.results.write(records)
+        files = 0
         for record, warning in items:
+            if "frame" in record:  # a video's sampled frame: its file record follows
+                continue
+            files += 1
             self.images += 1
             if record["status"] != "ok":
                 self.failed += 1
@@ -152,4 +157,4 @@ class Collector:
                 self.flagged += 1
             if warning:
                 self.progress.say(f"fleck scan: {record['path']}: {warning}")
-        self.progress.update(len(items))
+        self.progress.update(files)

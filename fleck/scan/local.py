@@ -19,6 +19,7 @@ from fleck.scan import settings
 from fleck.scan.collect import Collector, Stop
 from fleck.scan.results import error_record, internal_error
 from fleck.scan.worker import Outputs, Worker, init_worker, scan_chunk
+from fleck.video.rule import VideoSettings
 
 __all__ = ["run_local", "CRASHED"]
 
@@ -29,15 +30,17 @@ CRASHED = ("the worker process died while reading this image (a crash in a decod
 _WORKER_CLASS = Worker  # what each worker process builds (tests substitute a crashing one)
 
 
-def _pool(jobs: int, config: FleckConfig, outputs: Outputs | None) -> WorkerPool:
+def _pool(jobs: int, config: FleckConfig, outputs: Outputs | None,
+          video: VideoSettings | None) -> WorkerPool:
     context = process_context(preload=["fleck.scan", "fleck.detector"])
     return WorkerPool(jobs, context, initializer=init_worker,
-                      initargs=(_WORKER_CLASS, os.getpid(), config, outputs))
+                      initargs=(_WORKER_CLASS, os.getpid(), config, outputs, video))
 
 
 def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
               config: FleckConfig, outputs: Outputs | None, jobs: int,
-              started: Callable[[], None], **_: object) -> None:
+              started: Callable[[], None], video: VideoSettings | None = None,
+              **_: object) -> None:
     """Scan every batch on ``jobs`` local processes, handing records to ``collector``.
 
     Returns when every batch is written, or when ``stop`` asks for it.
@@ -58,6 +61,8 @@ def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
         Worker processes.
     started : callable
         Called once workers exist (the progress bar then counts the images in a thread).
+    video : VideoSettings, optional
+        Sampling and per-file rule of videos and animated images.
 
     Examples
     --------
@@ -74,7 +79,7 @@ def run_local(batches: Iterator[list[str]], collector: Collector, *, stop: Stop,
     (1, 1)
     """
     limit = settings.SCAN.in_flight_per_worker * jobs
-    pool = _pool(jobs, config, outputs)
+    pool = _pool(jobs, config, outputs, video)
     pending: dict[Future, list[str]] = {}
     crashed: list[str] = []
     try:

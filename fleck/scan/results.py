@@ -35,11 +35,16 @@ def _csv_columns() -> tuple[str, ...]:
     from fleck.grouper import GROUP_KINDS
 
     return ("path", "status", "decision", "score", "label", "skin_fraction", "passes_skin",
-            "rule", "segments", "limbs", *GROUP_KINDS, "total_ms", "config", "error")
+            "rule", "segments", "limbs", *GROUP_KINDS, "total_ms", "config", *_MEDIA_COLUMNS,
+            "error")
 
 
+_MEDIA_COLUMNS = ("kind", "frames", "flagged_frames", "first_flagged_s", "duration_s")
 CSV_COLUMNS = _csv_columns()
-"""Columns of ``--csv``: the JSON record flattened (group counts by kind, total time)."""
+"""Columns of ``--csv``: the JSON record flattened (group counts by kind, total time). One row
+per file: a video or animation has its file record's row (``kind``, ``frames``,
+``flagged_frames``, ``first_flagged_s``, ``duration_s``, and its ``label``), not its frames';
+an image's ``kind`` is ``image``."""
 
 
 class ResultsWarning(UserWarning):
@@ -136,8 +141,10 @@ def _csv_row(record: dict) -> list:
     values = {"path": record.get("path"), "status": record.get("status"),
               "error": record.get("error"), "total_ms": times.get("total")}
     for column in ("decision", "score", "label", "skin_fraction", "passes_skin", "rule",
-                   "config"):
+                   "config", *_MEDIA_COLUMNS):
         values[column] = record.get(column)
+    if values["kind"] is None and record.get("status") == "ok":
+        values["kind"] = "image"
     for column in CSV_COLUMNS[CSV_COLUMNS.index("segments"):CSV_COLUMNS.index("total_ms")]:
         values[column] = groups.get(column)
     return [_csv_cell(values.get(column)) for column in CSV_COLUMNS]
@@ -234,9 +241,12 @@ class ResultsFile:
     out : str
         The JSON Lines file (created with its folder when missing).
     resume : bool
-        Keep its records (``done`` holds their :func:`path_key`), else truncate it.
+        Keep its records (``done`` holds their :func:`path_key`), else truncate it. Frame
+        records left at its end without their file record are cut off (``incomplete`` names
+        their files), so a video is either complete or scanned again.
     csv : str, optional
-        Also write CSV (:data:`CSV_COLUMNS`); rebuilt from ``out`` on resume.
+        Also write CSV (:data:`CSV_COLUMNS`, one row per file: no frame rows); rebuilt from
+        ``out`` on resume.
 
     Raises
     ------
@@ -259,6 +269,7 @@ class ResultsFile:
         self.done: set[str] = set()
         self.bad_lines = 0
         self.torn = False
+        self.incomplete: list[str] = []
         parent = os.path.dirname(os.path.abspath(out))
         os.makedirs(parent, exist_ok=True)
         # O_APPEND: every write lands at the end, after any truncation below.
@@ -281,20 +292,37 @@ class ResultsFile:
     def _recover(self) -> None:
         # Stream the file (it may hold millions of records); remember where the last complete
         # line ends so that a torn tail can be cut off before appending.
+        # A video's frame records come before its file record, written in one go: frame
+        # records at the end of the file without their file record are from a file that an
+        # interruption cut short. They are cut off too, and that file is scanned again.
         good_end = 0
+        frames_start: int | None = None  # where a run of frame records began
         with open(self.out, "rb") as f:
             for raw in f:
                 if not raw.endswith(b"\n"):
                     self.torn = True
                     break
-                good_end += len(raw)
                 record = _parse_line(raw)
+                if record is not None and "frame" in record:
+                    if frames_start is None:
+                        frames_start = good_end
+                        self.incomplete = []
+                    if record["path"] not in self.incomplete:
+                        self.incomplete.append(record["path"])
+                    good_end += len(raw)
+                    continue
+                good_end += len(raw)
                 if record is None:
                     if raw.strip():
                         self.bad_lines += 1
                     continue
+                frames_start = None
                 self.done.add(path_key(record["path"]))
-        if self.torn:
+        if frames_start is None:
+            self.incomplete = []
+        else:
+            good_end = frames_start
+        if self.torn or frames_start is not None:
             self._file.truncate(good_end)
             os.fsync(self._file.fileno())
 
@@ -310,7 +338,8 @@ class ResultsFile:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ResultsWarning)
                     for record in iter_results(self.out):
-                        writer.writerow(_csv_row(record))
+                        if "frame" not in record:
+                            writer.writerow(_csv_row(record))
         os.replace(tmp, csv)
         return open(csv, "a", newline="", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
 
@@ -319,7 +348,7 @@ class ResultsFile:
         self._file.write(b"".join(_encode(r) for r in records))
         self._file.flush()
         if self._csv_file is not None:
-            self._csv_writer.writerows(_csv_row(r) for r in records)
+            self._csv_writer.writerows(_csv_row(r) for r in records if "frame" not in r)
             self._csv_file.flush()
         now = time.monotonic()
         if now - self._last_sync >= settings.SCAN.fsync_interval_s:

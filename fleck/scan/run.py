@@ -26,6 +26,7 @@ from fleck.scan.results import ResultsFile, error_record, path_key
 from fleck.scan.settings import SCAN
 from fleck.scan.walk import find_images
 from fleck.scan.worker import Outputs
+from fleck.video.rule import VideoSettings
 
 __all__ = ["scan", "ScanSummary"]
 
@@ -82,7 +83,7 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
          overlays: str | os.PathLike | None = None, quiet: bool = True,
          scheduler: Any = None, chunk: int = SCAN.chunk,
          overwrite: bool = False, masks: str | os.PathLike | None = None,
-         skin_rle: bool = False) -> ScanSummary:
+         skin_rle: bool = False, video: VideoSettings | None = None) -> ScanSummary:
     """Run the detector on every image under ``paths``, appending one JSON line each to ``out``.
 
     Parameters
@@ -115,6 +116,11 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
         the overlays are; the record's ``mask`` names it.
     skin_rle : bool
         Put the skin map's run-length encoding in the record's skin region (``rle``).
+    video : VideoSettings, optional
+        Sampling and per-file rule for videos and animated images (default: 1 frame per
+        second, at most 300, flagged when 2 are). Each gives one record per sampled frame,
+        then one for the file (:mod:`fleck.video.media`); ``resume`` redoes a file whose file
+        record is missing.
 
     Returns
     -------
@@ -173,7 +179,7 @@ def scan(paths: Iterable[str | os.PathLike] | str | os.PathLike, out: str | os.P
             run(_batches(iter(todo), int(chunk)), collector, stop=stop, config=config,
                 outputs=Outputs(overlay_dir, mask_dir, bool(skin_rle)), jobs=jobs,
                 scheduler=scheduler,
-                started=lambda: todo.start_counting(progress))
+                started=lambda: todo.start_counting(progress), video=video)
             interrupted = stop.requested
     except KeyboardInterrupt:
         interrupted = True
@@ -203,6 +209,10 @@ def _report_repairs(results: ResultsFile, progress: Progress) -> None:
     if results.torn:
         progress.say(f"fleck scan: {results.out}: repaired a torn last line (an interrupted "
                      "scan)")
+    if results.incomplete:
+        progress.say(f"fleck scan: {results.out}: dropped the frame records of "
+                     f"{len(results.incomplete)} video(s) an interruption left incomplete; "
+                     "they are scanned again")
     if results.bad_lines:
         progress.say(f"fleck scan: {results.out}: {results.bad_lines} unreadable line(s) kept "
                      "as they are; their images are scanned again")

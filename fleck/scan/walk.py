@@ -1,4 +1,4 @@
-"""The one image walker of ``fleck``: which files under some paths are images.
+"""The one image walker of ``fleck``: which files under some paths are images or videos.
 
 ``fleck scan``, ``fleck compare`` (its ``IMAGES`` arguments) and the benchmarks all call
 :func:`find_images`, so one folder always gives one set of files.
@@ -9,8 +9,10 @@
 * A file found in a folder is an image when its name has one of :data:`IMAGE_EXTENSIONS` *or*
   its first 64 bytes carry an image signature (:func:`fleck.loading.sniff_image`):
   ``holiday.txt`` that is a JPEG is found, and ``broken.jpg`` that is not an image is found too
-  (it claims to be an image, so the user hears about it when it fails to load). Other files
-  are ignored silently.
+  (it claims to be an image, so the user hears about it when it fails to load). Videos are
+  found the same way, by :data:`fleck.video.VIDEO_EXTENSIONS` or by their container signature
+  (:func:`fleck.video.sniff_video`); animated images are images here. Other files are ignored
+  silently.
 * Hidden entries (names starting with ``.``: ``.git``, ``.thumbnails``, macOS ``._x.jpg``
   resource forks) are not walked. Symbolic links are followed (to files and folders); each
   folder is walked once even when several links lead to it, which also stops link loops.
@@ -37,7 +39,8 @@ ErrorCallback = Callable[[str, str], None]
 
 def find_images(paths: Iterable[str | os.PathLike], *, on_error: ErrorCallback | None = None,
                 exclude: Iterable[str | os.PathLike] = ()) -> Iterator[str]:
-    """Yield the image files among ``paths`` (files and folders, walked recursively), lazily.
+    """Yield the image and video files among ``paths`` (files and folders, walked recursively),
+    lazily.
 
     See the module docstring for the rules (content sniffing, hidden entries, links).
 
@@ -66,6 +69,11 @@ def find_images(paths: Iterable[str | os.PathLike], *, on_error: ErrorCallback |
     ['b.txt']
     """
     from fleck.loading import sniff_image
+    from fleck.video.sniff import VIDEO_EXTENSIONS, sniff_video
+
+    def recognised(path: str, name: str) -> bool:
+        return (claims_image(name) or os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+                or sniff_image(path) or sniff_video(path))
 
     report = on_error or (lambda path, reason: None)
     given = [tidy_path(os.fspath(p)) for p in paths]
@@ -86,11 +94,11 @@ def find_images(paths: Iterable[str | os.PathLike], *, on_error: ErrorCallback |
                 yielded_explicit.add(key)
                 yield path
             continue
-        yield from _walk_folder(path, visited, explicit, report, sniff_image)
+        yield from _walk_folder(path, visited, explicit, report, recognised)
 
 
 def _walk_folder(root: str, visited: set[tuple[int, int]], explicit: set[str],
-                 report: ErrorCallback, sniff_image: Callable[[str], bool]) -> Iterator[str]:
+                 report: ErrorCallback, recognised: Callable[[str, str], bool]) -> Iterator[str]:
     try:
         st = os.stat(root)
     except OSError as err:
@@ -124,7 +132,7 @@ def _walk_folder(root: str, visited: set[tuple[int, int]], explicit: set[str],
             path = entry.path
             if explicit and os.path.abspath(path) in explicit:
                 continue
-            if claims_image(entry.name) or sniff_image(path):
+            if recognised(path, entry.name):
                 yield path
 
 

@@ -1,5 +1,8 @@
 """What runs in a scan's worker processes: one :class:`Worker` (one Detector) per process.
 
+A video or animated image gives several records: one per sampled frame, then the file's
+(:mod:`fleck.video.media`), returned together so that the parent writes them in one go.
+
 >>> import numpy as np
 >>> worker = Worker("fleck1996", None)
 >>> record, warning = worker.scan_one("no/such/file.jpg")
@@ -22,6 +25,7 @@ from fleck.parallel import limit_threads
 from fleck.regions import attach_skin_rle
 from fleck.scan import settings
 from fleck.scan.results import error_record, internal_error
+from fleck.video.rule import VideoSettings
 
 __all__ = ["Worker", "Outputs", "init_worker", "scan_chunk", "dask_scan_chunk"]
 
@@ -54,7 +58,10 @@ class Worker:
         Detector configuration.
     outputs : Outputs or str, optional
         What to write besides the records; a folder name means overlays of flagged images
-        (:func:`fleck.overlay.overlay_path`) and nothing else.
+        (:func:`fleck.overlay.overlay_path`) and nothing else. A flagged video's or
+        animation's overlay is that of its first flagged frame.
+    video : VideoSettings, optional
+        Sampling and per-file rule of videos and animated images.
 
     Examples
     --------
@@ -62,12 +69,14 @@ class Worker:
     'kapur'
     """
 
-    def __init__(self, config: FleckConfig | str, outputs: Outputs | str | None) -> None:
+    def __init__(self, config: FleckConfig | str, outputs: Outputs | str | None,
+                 video: VideoSettings | None = None) -> None:
         from fleck.detector import Detector
 
         self.detector = Detector(config)
         self.outputs = outputs if isinstance(outputs, Outputs) else Outputs(overlays=outputs)
         self.overlays = self.outputs.overlays
+        self.video = video or VideoSettings()
 
     def scan_one(self, path: str) -> Item:
         """(record, warning or None) for one path; never raises for a bad image."""
@@ -93,12 +102,45 @@ class Worker:
             attach_skin_rle(record, detection)
         return record, warning
 
+    def scan_media(self, path: str, kind: str) -> list[Item]:
+        """The records of a video or animated image: its frames', then the file's.
+
+        Skin maps (``masks``, ``skin_rle``) are written for images only.
+        """
+        from fleck.video.media import detect_media
+
+        try:
+            result = detect_media(path, detector=self.detector, settings=self.video, name=path,
+                                  kind=kind, keep_first_flagged=self.overlays is not None)
+        except ImageError as err:
+            return [(error_record(path, err.reason), None)]
+        except Exception as err:  # a bug must cost one record, not the scan
+            return [(error_record(path, internal_error(err)), None)]
+        records = result.records()
+        warning = None
+        if self.overlays is not None and result.decision and result.first_flagged:
+            detection, rgb = result.first_flagged
+            try:
+                _write_overlay(detection, path, self.overlays, rgb=rgb)
+            except Exception as err:
+                warning = f"overlay not written: {type(err).__name__}: {err}"
+        return [(r, None) for r in records[:-1]] + [(records[-1], warning)]
+
+    def scan_path(self, path: str) -> list[Item]:
+        """The records of one path: one for an image, frames + file for a video/animation."""
+        from fleck.video.sniff import media_kind
+
+        kind = media_kind(path)
+        if kind == "image":
+            return [self.scan_one(path)]
+        return self.scan_media(path, kind)
+
     def scan_chunk(self, paths: list[str]) -> list[Item]:
-        """:meth:`scan_one` of each path, in order."""
-        return [self.scan_one(p) for p in paths]
+        """:meth:`scan_path` of each path, in order."""
+        return [item for p in paths for item in self.scan_path(p)]
 
 
-def _write_overlay(detection, path: str, overlays: str) -> None:
+def _write_overlay(detection, path: str, overlays: str, *, rgb=None) -> None:
     from PIL import Image
 
     from fleck.loading import load
@@ -106,9 +148,10 @@ def _write_overlay(detection, path: str, overlays: str) -> None:
 
     # A reduced decode is enough: the overlay is at most overlay_max_width wide.
     limit = settings.SCAN.overlay_max_width
-    loaded = load(path, reduce_to=2 * limit)
-    width = min(loaded.rgb.shape[1], limit)
-    picture = draw(detection, loaded.rgb, width=width)
+    if rgb is None:  # a video frame comes with its pixels (at the working size)
+        rgb = load(path, reduce_to=2 * limit).rgb
+    width = min(rgb.shape[1], limit)
+    picture = draw(detection, rgb, width=width)
     target = overlay_path(path, overlays)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.tmp-{os.getpid()}.png"
@@ -131,7 +174,7 @@ _WORKER: Worker | None = None
 
 
 def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
-                outputs: Outputs | str | None) -> None:
+                outputs: Outputs | str | None, video: VideoSettings | None = None) -> None:
     """Initializer of a local worker process: signals, one thread, watch the scan, build.
 
     The parent handles Ctrl-C; a worker ignores SIGINT, dies on SIGTERM, runs single threaded and
@@ -147,6 +190,8 @@ def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
         Detector configuration.
     outputs : Outputs or str, optional
         What to write besides the records (a folder name: overlays only).
+    video : VideoSettings, optional
+        Sampling and per-file rule of videos and animated images.
 
     Examples
     --------
@@ -168,7 +213,7 @@ def init_worker(worker_class: type, scan_pid: int, config: FleckConfig,
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     limit_threads()
     _watch_parent(scan_pid)
-    _WORKER = worker_class(config, outputs)
+    _WORKER = worker_class(config, outputs, video)
 
 
 def _watch_parent(scan_pid: int) -> None:
@@ -216,8 +261,8 @@ _DASK_WORKER: tuple[tuple, Worker] | None = None
 _DASK_LOCK = threading.Lock()
 
 
-def dask_scan_chunk(paths: list[str], config: FleckConfig,
-                    outputs: Outputs | str | None) -> list[Item]:
+def dask_scan_chunk(paths: list[str], config: FleckConfig, outputs: Outputs | str | None,
+                    video: VideoSettings | None = None) -> list[Item]:
     """Task of a Dask worker: one cached :class:`Worker` per worker process.
 
     Parameters
@@ -228,11 +273,13 @@ def dask_scan_chunk(paths: list[str], config: FleckConfig,
         Detector configuration (the cached worker is rebuilt when it changes).
     outputs : Outputs or str, optional
         What to write besides the records (folders on the workers' file system).
+    video : VideoSettings, optional
+        Sampling and per-file rule of videos and animated images.
 
     Returns
     -------
     list of (dict, str or None)
-        ``(record, warning)`` per path, in order.
+        ``(record, warning)`` per record, in order (a video gives several).
 
     Examples
     --------
@@ -245,8 +292,8 @@ def dask_scan_chunk(paths: list[str], config: FleckConfig,
     """
     global _DASK_WORKER
     with _DASK_LOCK:
-        if _DASK_WORKER is None or _DASK_WORKER[0] != (config, outputs):
+        if _DASK_WORKER is None or _DASK_WORKER[0] != (config, outputs, video):
             limit_threads()
-            _DASK_WORKER = ((config, outputs), Worker(config, outputs))
+            _DASK_WORKER = ((config, outputs, video), Worker(config, outputs, video))
         worker = _DASK_WORKER[1]
     return worker.scan_chunk(paths)
