@@ -301,3 +301,55 @@ def test_cli_side_by_side_figure(tmp_path):
     assert code == 0
     assert (tmp_path / "out" / "small.open_nsfw.side_by_side.png").is_file()
     assert np.load(tmp_path / "out" / "small.open_nsfw.gradcam.npy").shape == (90, 120)
+
+
+# ------------------------------------------------------- the compare report's where.html
+def test_compare_writes_where_page_for_the_disagreements(tmp_path, monkeypatch):
+    import csv as csvlib
+
+    from fleck.compare import CompareSettings, compare
+
+    calls = []
+
+    def fake_explain_all(image, model, methods, **kwargs):
+        calls.append((model, tuple(methods)))
+        return {m: saliency.Explanation(map=np.random.default_rng(0).random(image.shape[:2],
+                                                                            np.float32),
+                                        model=model, method=m, score=0.5, target="t",
+                                        target_value=0.0) for m in methods}
+
+    monkeypatch.setattr(saliency, "explain_all", fake_explain_all)
+    root = tmp_path / "data"
+    root.mkdir()
+    names = [f"{i:02d}.jpg" for i in range(6)] + ['<b>&"x.jpg']
+    y = [1, 0, 1, 0, 1, 0, 0]
+    fleck_yes = [1, 1, 0, 0, 1, 0, 1]   # vs the CNN below: 2 "fleck only", 2 "CNN only"
+    cnn_score = [0.1, 0.2, 0.9, 0.8, 0.9, 0.1, 0.1]
+    with open(root / "labels.csv", "w", newline="") as fh, \
+            open(root / "results.jsonl", "w") as out, open(root / "cnn.csv", "w") as cnn:
+        labels, scores = csvlib.writer(fh), csvlib.writer(cnn)
+        labels.writerow(["path", "label"])
+        scores.writerow(["path", "score"])
+        for i, name in enumerate(names):
+            Image.fromarray(np.full((30, 40, 3), (40 * i, 90, 60), np.uint8)).save(root / name)
+            labels.writerow([name, y[i]])
+            scores.writerow([name, cnn_score[i]])
+            out.write(json.dumps({"path": str(root / name), "status": "ok",
+                                  "decision": bool(fleck_yes[i]), "score": 0.7 * fleck_yes[i],
+                                  "threshold": 0.5, "reason": "r"}) + "\n")
+    result = compare(root / "labels.csv", root / "results.jsonl",
+                     {"open_nsfw": str(root / "cnn.csv")}, outdir=tmp_path / "report",
+                     settings=CompareSettings(n_bootstrap=0), overlays=False, explain=1)
+    where = (tmp_path / "report" / "where.html").read_text(encoding="utf-8")
+    index = Path(result.index_html).read_text(encoding="utf-8")
+    assert 'href="where.html"' in index and 'href="index.html"' in where
+    assert "fleck yes, open_nsfw no" in where and "fleck no, open_nsfw yes" in where
+    assert "(first 1 shown)" in where           # 2 or 3 in each list, 1 explained per list
+    assert len(calls) == 2 and all(model == "open_nsfw" for model, _ in calls)
+    figures = sorted((tmp_path / "report" / "where").glob("*.png"))
+    assert len(figures) == 2 and "<b>&" not in where
+    # without explain: no link, no page
+    result = compare(root / "labels.csv", root / "results.jsonl",
+                     {"open_nsfw": str(root / "cnn.csv")}, outdir=tmp_path / "plain",
+                     settings=CompareSettings(n_bootstrap=0), overlays=False)
+    assert "where.html" not in Path(result.index_html).read_text(encoding="utf-8")
