@@ -180,7 +180,7 @@ def explain(image: Any, model: str = "open_nsfw", method: str = "gradcam", *,
     --------
     >>> import numpy as np
     >>> image = np.zeros((40, 50, 3), np.uint8)
-    >>> explain(image, model="fleck", method="deconvnet").map.max()  # no skin, no evidence
+    >>> float(explain(image, model="fleck", method="deconvnet").map.max())  # no skin
     0.0
     """
     return explain_all(image, model=model, methods=(method,), threads=threads, check=check,

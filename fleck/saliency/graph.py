@@ -228,17 +228,24 @@ def _spatial_pads(attrs: dict[str, Any], dims: int) -> list[int] | None:
     return order
 
 
+def _pad_input(x, attrs, dims: int, fill: float | None = 0.0):
+    """(x, padding): symmetric ONNX pads become the operator's own ``padding``; asymmetric ones
+    are applied to ``x`` first with ``fill`` (None: not supported by the operator)."""
+    pads = _spatial_pads(attrs, dims)
+    if pads is None:
+        return x, 0
+    if all(pads[i] == pads[i + 1] for i in range(0, len(pads), 2)):
+        return x, tuple(pads[::2][::-1])
+    if fill is None:
+        raise UnsupportedGraphError("asymmetric pads on an averaging pool")
+    return F.pad(x, pads, value=fill), 0
+
+
 def _conv(args, attrs):
     x, w = args[0], args[1]
     bias = args[2] if len(args) > 2 else None
     dims = w.dim() - 2
-    pads = _spatial_pads(attrs, dims)
-    padding: Any = 0
-    if pads is not None:
-        if all(pads[i] == pads[i + 1] for i in range(0, len(pads), 2)):
-            padding = tuple(pads[::2][::-1])
-        else:
-            x = F.pad(x, pads)
+    x, padding = _pad_input(x, attrs, dims)
     conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[dims]
     return conv(x, w, bias, stride=tuple(attrs.get("strides", [1] * dims)), padding=padding,
                 dilation=tuple(attrs.get("dilations", [1] * dims)),
@@ -249,13 +256,7 @@ def _max_pool(args, attrs):
     x = args[0]
     kernel = attrs["kernel_shape"]
     dims = len(kernel)
-    pads = _spatial_pads(attrs, dims)
-    padding: Any = 0
-    if pads is not None:
-        if all(pads[i] == pads[i + 1] for i in range(0, len(pads), 2)):
-            padding = tuple(pads[::2][::-1])
-        else:
-            x = F.pad(x, pads, value=float("-inf"))
+    x, padding = _pad_input(x, attrs, dims, fill=float("-inf"))
     return F.max_pool2d(x, tuple(kernel), stride=tuple(attrs.get("strides", kernel)),
                         padding=padding, dilation=tuple(attrs.get("dilations", [1] * dims)),
                         ceil_mode=bool(attrs.get("ceil_mode", 0)))
@@ -264,12 +265,7 @@ def _max_pool(args, attrs):
 def _average_pool(args, attrs):
     x = args[0]
     kernel = attrs["kernel_shape"]
-    pads = _spatial_pads(attrs, len(kernel))
-    padding: Any = 0
-    if pads is not None:
-        if not all(pads[i] == pads[i + 1] for i in range(0, len(pads), 2)):
-            raise UnsupportedGraphError("AveragePool with asymmetric pads")
-        padding = tuple(pads[::2][::-1])
+    x, padding = _pad_input(x, attrs, len(kernel), fill=None)
     return F.avg_pool2d(x, tuple(kernel), stride=tuple(attrs.get("strides", kernel)),
                         padding=padding, ceil_mode=bool(attrs.get("ceil_mode", 0)),
                         count_include_pad=bool(attrs.get("count_include_pad", 0)))
