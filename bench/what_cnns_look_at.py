@@ -367,7 +367,7 @@ def verdict(summary: list[dict]) -> list[str]:
     for entry in summary:
         if entry["model"] not in ("open_nsfw", "nudenet") or entry["region"] not in PARENT:
             continue
-        region, parent = entry["region"], PARENT[entry["region"]]
+        region = entry["region"]
         around = "the rest of the bare abdomen" if region == "navel" else "the rest of the face"
         # Pixel-level gradient maps must also beat the image's edges; Grad-CAM (7 x 7 to
         # 40 x 40 cells, no edge detector) is judged against the surroundings alone.

@@ -21,6 +21,8 @@ METHOD_CHOICES = ("deconvnet", "guided_backprop", "gradcam", "occlusion")
 MODEL_CHOICES = ("open_nsfw", "nudenet", "fleck")
 DEFAULT_METHODS = ("deconvnet", "guided_backprop", "gradcam")
 
+__all__ = ["METHOD_CHOICES", "MODEL_CHOICES", "DEFAULT_METHODS", "register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -82,7 +84,8 @@ def _preflight(models: list[str], methods: list[str]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import fleck
+    from fleck.detector import detect
+    from fleck.loading import load_image
     from fleck.saliency import explain_all, saliency_available
     from fleck.saliency.figure import save_explanation_figure, save_side_by_side
 
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     occlusion = _occlusion_options(args)
     for source in args.images:
         try:
-            image = fleck.load_image(source)
+            image = load_image(source)
             stem = unique_output(out, source, "", used).name
             detection = None
             for model in models:
@@ -123,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
                     _report(args, source, png, result)
                 if args.figure and model != "fleck":
                     if detection is None:
-                        detection = fleck.detect(image)
+                        detection = detect(image)
                     notes = {m: saliency_available() or "" for m in ("deconvnet", "gradcam")}
                     path = out / f"{stem}.{model}.side_by_side.png"
                     save_side_by_side(path, image, model, maps, detection, notes=notes)

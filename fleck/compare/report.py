@@ -444,7 +444,8 @@ def render_where_html(sections: list[dict], *, note: str | None = None) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>fleck compare: where the detectors look</title><style>{_CSS}
-figure.wide{{width:auto;max-width:100%;margin:.6em 0}}figure.wide img{{max-width:100%;max-height:none}}
+figure.wide{{width:auto;max-width:100%;margin:.6em 0}}
+figure.wide img{{max-width:100%;max-height:none}}
 </style></head><body>
 <h1>Where the detectors look</h1>
 <p><a href="index.html">Back to the comparison</a>. Each figure: the image; fleck's explained

@@ -34,8 +34,9 @@ group that decided. ``occlusion`` works for every model without the saliency ext
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -131,8 +132,8 @@ def _as_image(image: Any) -> np.ndarray:
             raise ImageError("array", f"expected an (M, N, 3) RGB uint8 array, got "
                                       f"{image.dtype} {image.shape}")
         return np.ascontiguousarray(image)
-    import fleck
-    return fleck.load_image(image)
+    from fleck.loading import load_image
+    return load_image(image)
 
 
 def _check_names(model: str, methods: Sequence[str]) -> None:
@@ -274,10 +275,10 @@ def evidence_map(detection, shape: tuple[int, int] | None = None) -> np.ndarray:
 
 
 def _fleck_evidence(rgb, methods) -> dict[str, Explanation]:
-    import fleck
+    from fleck.detector import detect
 
     started = time.perf_counter()
-    detection = fleck.detect(rgb)
+    detection = detect(rgb)
     values = evidence_map(detection, rgb.shape[:2])
     seconds = time.perf_counter() - started
     target = "fleck's evidence: skin 1/3, segment ribbons 2/3, deciding group's ribbons 1"

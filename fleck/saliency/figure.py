@@ -10,7 +10,8 @@ dimmed copy of the image. matplotlib is imported lazily, without pyplot.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def plot_explanation(ax: Any, image: np.ndarray, explanation: Any, *, title: str
     return ax
 
 
-def save_explanation_figure(path: "str | os.PathLike[str]", image: np.ndarray,
+def save_explanation_figure(path: str | os.PathLike[str], image: np.ndarray,
                             explanation: Any, *, dpi: int = 110) -> None:
     """Write the map over the image beside the image itself (PNG, SVG, PDF by suffix)."""
     from matplotlib.figure import Figure
@@ -99,24 +100,26 @@ def side_by_side_figure(image: np.ndarray, model: str, maps: Mapping[str, Any],
     >>> len(fig.axes)
     5
     """
-    import fleck
     from matplotlib.figure import Figure
+
+    from fleck.detector import detect
+    from fleck.overlay import draw
 
     notes = dict(notes or {})
     if detection is None:
-        detection = fleck.detect(image)
+        detection = detect(image)
     height, width = image.shape[:2]
     panel = 3.3
     fig = Figure(figsize=(5 * panel + 0.6, panel * height / width + 0.7))
     axes = fig.subplots(1, 5)
     axes[0].imshow(image)
     axes[0].set_title("image", fontsize=9)
-    axes[1].imshow(fleck.draw(detection, image, legend=False))
+    axes[1].imshow(draw(detection, image, legend=False))
     axes[1].set_title(f"fleck: {'yes' if detection.decision else 'no'}, "
                       f"score {detection.score:.2f}", fontsize=9)
     for ax in axes[:2]:
         ax.set_axis_off()
-    for ax, method in zip(axes[2:], SIDE_BY_SIDE_METHODS):
+    for ax, method in zip(axes[2:], SIDE_BY_SIDE_METHODS, strict=False):
         if method in maps:
             plot_explanation(ax, image, maps[method],
                              title=f"{model} {_LABELS[method]}, score {maps[method].score:.2f}")
@@ -129,7 +132,7 @@ def side_by_side_figure(image: np.ndarray, model: str, maps: Mapping[str, Any],
     return fig
 
 
-def save_side_by_side(path: "str | os.PathLike[str]", image: np.ndarray, model: str,
+def save_side_by_side(path: str | os.PathLike[str], image: np.ndarray, model: str,
                       maps: Mapping[str, Any], detection: Any = None, *,
                       notes: Mapping[str, str] | None = None, dpi: int = 100) -> None:
     """Write :func:`side_by_side_figure` to ``path`` (PNG, SVG, PDF by suffix)."""

@@ -35,8 +35,8 @@ def write_where_page(ds: Any, indices: dict, outdir: str, *, per_list: int = 6,
     per_list : int
         Images explained per disagreement list.
     """
-    import fleck
     from fleck.compare.report import render_where_html
+    from fleck.loading import load_image
     from fleck.saliency import explain_all, saliency_available
     from fleck.saliency.figure import save_side_by_side
 
@@ -65,7 +65,7 @@ def write_where_page(ds: Any, indices: dict, outdir: str, *, per_list: int = 6,
                 stem = hashlib.sha1(file.encode("utf-8", "surrogateescape")).hexdigest()[:16]
                 relative = f"where/{stem}.{name}.png"
                 try:
-                    image = fleck.load_image(file)
+                    image = load_image(file)
                     maps = explain_all(image, model=name, methods=methods, threads=threads,
                                        occlusion=occlusion)
                     save_side_by_side(os.path.join(outdir, relative), image, name, maps,

@@ -35,8 +35,9 @@ and ``GuidedBackprop`` compute); for SiLU they are the same rules with SiLU's de
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -116,7 +117,7 @@ class OnnxGraph:
     See the module docstring.
     """
 
-    def __init__(self, model: "str | os.PathLike[str] | bytes | onnx.ModelProto") -> None:
+    def __init__(self, model: str | os.PathLike[str] | bytes | onnx.ModelProto) -> None:
         if isinstance(model, onnx.ModelProto):
             proto = model
         elif isinstance(model, (bytes, bytearray)):
@@ -163,7 +164,7 @@ class OnnxGraph:
                 results = _OPS[node.op](args, node.attrs)
                 if not isinstance(results, (tuple, list)):
                     results = (results,)
-            for name, value in zip(node.outputs, results):
+            for name, value in zip(node.outputs, results, strict=False):
                 values[name] = value
         return {name: values[name] for name in wanted}
 
@@ -314,7 +315,7 @@ def _slice(args, attrs):
     axes = _ints(args[3]) if len(args) > 3 and args[3] is not None else list(range(len(starts)))
     steps = _ints(args[4]) if len(args) > 4 and args[4] is not None else [1] * len(starts)
     index: list[Any] = [slice(None)] * x.dim()
-    for start, end, axis, step in zip(starts, ends, axes, steps):
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=False):
         if step < 1:
             raise UnsupportedGraphError("Slice with a negative step")
         length = x.shape[axis]
@@ -335,7 +336,7 @@ def _resize(args, attrs):
         size = _ints(sizes)[2:]
     else:
         scales = [float(s) for s in args[2].reshape(-1).tolist()]
-        size = [int(np.floor(d * s)) for d, s in zip(x.shape[2:], scales[2:])]
+        size = [int(np.floor(d * s)) for d, s in zip(x.shape[2:], scales[2:], strict=False)]
     if mode == "nearest":
         nearest = attrs.get("nearest_mode", b"round_prefer_floor")
         nearest = nearest.decode() if isinstance(nearest, bytes) else nearest

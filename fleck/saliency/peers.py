@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
 from fleck.cnn import NUDENET_EXPOSED_CLASSES, CnnUnavailableError
 
-__all__ = ["Peer", "OnnxPeer", "OpenNsfwPeer", "NudeNetPeer", "Attribution", "get_peer", "resize_map",
-           "ConversionMismatchError", "TOLERANCE"]
+__all__ = ["Peer", "OnnxPeer", "OpenNsfwPeer", "NudeNetPeer", "Attribution", "get_peer",
+           "resize_map", "ConversionMismatchError", "TOLERANCE"]
 
 #: Largest accepted difference between this interpreter's and onnxruntime's probabilities.
 TOLERANCE = 1e-4
@@ -92,7 +93,7 @@ class Peer:
     input_name = ""
     channels_last = False  # NHWC input (open_nsfw) rather than NCHW
 
-    def __init__(self, path: "str | bytes", *, threads: int | None = None) -> None:
+    def __init__(self, path: str | bytes, *, threads: int | None = None) -> None:
         ort = _need("onnxruntime", self.name or "saliency")
         self.path = path
         self._graph = None
@@ -242,7 +243,7 @@ class OnnxPeer(Peer):
 
     name = "onnx"
 
-    def __init__(self, model: "str | bytes", *, layer: str | None = None, index: int = 0,
+    def __init__(self, model: str | bytes, *, layer: str | None = None, index: int = 0,
                  threads: int | None = None) -> None:
         super().__init__(model, threads=threads)
         self.input_name = self.session.get_inputs()[0].name
@@ -310,7 +311,8 @@ class NudeNetPeer(Peer):
     name = "nudenet"
     input_name = "images"
     size = 320
-    logits = "/model.22/Split_1_output_1"  # class logits (1, 18, anchors): the final Sigmoid's input
+    # class logits (1, 18, anchors): the input of the final Sigmoid
+    logits = "/model.22/Split_1_output_1"
     layers = ("/model.15/cv2/act/Mul_output_0",   # stride 8  (40 x 40 anchors at 320)
               "/model.18/cv2/act/Mul_output_0",   # stride 16 (20 x 20)
               "/model.21/cv2/act/Mul_output_0")   # stride 32 (10 x 10)
