@@ -31,7 +31,7 @@ onnxruntime), interleaved, against one onnxruntime forward pass of the same mode
 
 Usage (from the repository root; needs ``pip install -e ".[saliency,cnn]"``)::
 
-    nice -n 10 python bench/what_cnns_look_at.py             # 30 + 30 images, a few minutes
+    nice -n 10 python bench/what_cnns_look_at.py             # 24 + 24 images, a few minutes
     nice -n 10 python bench/what_cnns_look_at.py --all --write docs/reports/what-cnns-look-at.md
 
 ``--write`` writes the Markdown report (also printed); ``--csv`` the per-image values.
@@ -587,8 +587,8 @@ def _meta(args, n_abdomen, n_faces) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
-    parser.add_argument("--abdomen", type=int, default=30, help="abdomen images (default 30)")
-    parser.add_argument("--faces", type=int, default=30, help="FASSEG images (default 30)")
+    parser.add_argument("--abdomen", type=int, default=24, help="abdomen images (default 24)")
+    parser.add_argument("--faces", type=int, default=24, help="FASSEG images (default 24)")
     parser.add_argument("--all", action="store_true",
                         help="every annotated abdomen image and every FASSEG image")
     parser.add_argument("--bootstrap", type=int, default=2000)
