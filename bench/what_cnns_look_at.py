@@ -32,20 +32,19 @@ onnxruntime), interleaved, against one onnxruntime forward pass of the same mode
 Usage (from the repository root; needs ``pip install -e ".[saliency,cnn]"``)::
 
     nice -n 10 python bench/what_cnns_look_at.py             # 24 + 24 images, a few minutes
-    nice -n 10 python bench/what_cnns_look_at.py --all --write docs/reports/what-cnns-look-at.md
+    nice -n 10 python bench/what_cnns_look_at.py --all --report
 
-``--write`` writes the Markdown report (also printed); ``--csv`` the per-image values.
+``--report [PAGE]`` writes the results (also printed) as this script's block of
+``docs/reports/what-cnns-look-at.md`` (bench/_report.py: the block's header records the command,
+commit, date, machine and load); ``--csv`` writes the per-image values.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -58,6 +57,11 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+import _report  # noqa: E402  (bench/_report.py: the documentation's report pages)
+
+PAGE = "docs/reports/what-cnns-look-at.md"
+SCRIPT = "bench/what_cnns_look_at.py"
 
 DATA = REPO.parent / "shared" / "data"
 NAVELS = REPO / "bench" / "data" / "navel_points.csv"
@@ -428,21 +432,13 @@ def verdict(summary: list[dict]) -> list[str]:
 
 def report(summary, speeds, worst, n_checked, meta) -> str:
     lines = [
-        "# What the CNNs look at: navels and lips",
-        "",
-        "Written by `bench/what_cnns_look_at.py` "
-        f"({'all annotated images' if meta['all'] else 'default subset'}). "
-        f"Date {meta['date']}, commit `{meta['commit']}`, {meta['machine']}; "
-        f"load average {meta['load_before']:.1f} before, {meta['load_after']:.1f} after "
-        f"(2 cores shared with other work: timings are ratios, re-measure on an idle machine "
-        f"for absolute seconds). PyTorch {meta['torch']}, onnxruntime {meta['onnxruntime']}.",
-        "",
-        "In 2016 R. Compton's deconvnet and occlusion maps showed an NSFW CNN using red lips "
-        "and navels as cues. This report asks the same of today's public peers, open_nsfw and "
-        "NudeNet, on safe photographs: bare midriffs (`abdomen/`, "
-        f"{meta['n_abdomen']} images with hand-marked navels) and frontal faces "
-        f"(`fasseg_frontal02`, {meta['n_faces']} images with lip labels). fleck's own evidence "
-        "map (skin 1/3, segment ribbons 2/3, the deciding group's ribbons 1) is the reference.",
+        f"Images: bare midriffs (`abdomen/`, {meta['n_abdomen']} images with hand-marked "
+        f"navels) and frontal faces (`fasseg_frontal02`, {meta['n_faces']} images with lip "
+        f"labels); {meta['selection']}. PyTorch {meta['torch']}, onnxruntime "
+        f"{meta['onnxruntime']}; "
+        f"load average {meta['load_before']:.1f} at the start, {meta['load_after']:.1f} at the "
+        "end (2 cores shared with other work: the timings are ratios to a forward pass "
+        "measured in the same run; re-measure on an idle machine for absolute seconds).",
         "",
         f"Converted-model check: the PyTorch runs of both ONNX graphs matched onnxruntime on "
         f"every image used ({n_checked} images x 2 models): largest difference in a "
@@ -562,23 +558,9 @@ def report(summary, speeds, worst, n_checked, meta) -> str:
 
 
 def _meta(args, n_abdomen, n_faces) -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if "model name" in line)
-    except (OSError, StopIteration):
-        pass
     import onnxruntime
     import torch
-    return {"date": datetime.date.today().isoformat(), "commit": commit,
-            "machine": f"{cpu}, {os.cpu_count()} cores, {platform.system()} "
-                       f"{platform.release()}, Python {platform.python_version()}",
-            "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+    return {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
             "all": args.all, "n_abdomen": n_abdomen, "n_faces": n_faces,
             "bootstrap": args.bootstrap, "seed": args.seed, "repeats": args.repeats,
             "load_before": os.getloadavg()[0]}
@@ -595,7 +577,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--repeats", type=int, default=5, help="speed runs per map (0 = skip)")
-    parser.add_argument("--write", type=Path, help="write the Markdown report here")
+    _report.add_report_option(parser, PAGE)
     parser.add_argument("--csv", type=Path, help="write the per-image values here")
     args = parser.parse_args(argv)
     if not (args.data / "manifest.csv").is_file():
@@ -632,9 +614,9 @@ def main(argv=None) -> int:
     text = report(summary, speeds, worst, len(abdomen) + len(faces), meta)
     print(text)
     print(f"(measured {len(abdomen) + len(faces)} images in {measured:.0f} s)", file=sys.stderr)
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(text, encoding="utf-8")
+    if args.report:
+        _report.write_block(args.report, SCRIPT, text, title="What the CNNs look at",
+                            argv=sys.argv[1:] if argv is None else argv)
     if args.csv:
         with open(args.csv, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
