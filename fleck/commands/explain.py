@@ -25,6 +25,22 @@ __all__ = ["METHOD_CHOICES", "MODEL_CHOICES", "DEFAULT_METHODS", "register", "ru
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fleck explain`` to ``subparsers`` (its ``func`` is :func:`run`).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``ArgumentParser.add_subparsers()``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fleck")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["explain", "x.jpg", "--model", "fleck"])
+    >>> args.func is run, args.model, args.method
+    (True, ['fleck'], None)
+    """
     parser = subparsers.add_parser(
         "explain", help="saliency maps: where open_nsfw, NudeNet and fleck look",
         description="Deconvnet, guided-backprop and Grad-CAM maps of the CNN peers (their ONNX "
@@ -84,6 +100,27 @@ def _preflight(models: list[str], methods: list[str]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fleck explain`` with parsed arguments; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`register` built.
+
+    Returns
+    -------
+    int
+        0 success, 1 some inputs failed, 2 usage error or a missing extra.
+
+    Examples
+    --------
+    :func:`fleck.cli.main` parses the arguments and calls it:
+
+    >>> import tempfile
+    >>> from fleck.cli import main
+    >>> main(["explain", "no/such/file.jpg", "--model", "fleck", "-o", tempfile.mkdtemp()])
+    1
+    """
     from fleck.detector import detect
     from fleck.loading import load_image
     from fleck.saliency import explain_all, saliency_available
