@@ -3,7 +3,8 @@
 Pipeline (one module per stage): ``loading`` -> ``skin`` -> ``segments`` -> ``grouper`` ->
 ``decision``; ``detector`` orchestrates, ``overlay`` explains, ``regions`` locates,
 ``verdict`` labels. Edges: ``cli``, ``scan``, ``compare``, ``occlusion``, ``censoring``,
-``video`` (videos and animated images).
+``video`` (videos and animated images), ``saliency`` (``explain``: where the CNN peers and
+fleck look).
 
 Images are ``(M, N, 3)`` RGB ``uint8`` arrays, coordinates are (row, column). OpenCV's BGR
 arrays must be converted first (``image[..., ::-1]``).

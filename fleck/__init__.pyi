@@ -6,6 +6,7 @@ from .errors import ImageError
 from .loading import load, load_image
 from .occlusion import occlusion_map
 from .overlay import draw
+from .saliency import explain
 from .skin import SkinMap, skin_filter, skin_map
 from .video import VideoSettings, detect_media
 
@@ -31,4 +32,5 @@ __all__ = [
     "occlusion_map",
     "detect_media",
     "VideoSettings",
+    "explain",
 ]

@@ -42,7 +42,8 @@ API_MODULES = ("fleck.detector", "fleck.config", "fleck.loading", "fleck.colour"
                "fleck.segments", "fleck.frame", "fleck.grouper", "fleck.decision",
                "fleck.overlay", "fleck.errors", "fleck.scan", "fleck.compare", "fleck.occlusion",
                "fleck.synth", "fleck.skin_rules", "fleck.skin_model", "fleck.cnn",
-               "fleck.regions", "fleck.verdict", "fleck.censoring", "fleck.video")
+               "fleck.regions", "fleck.verdict", "fleck.censoring", "fleck.video",
+               "fleck.saliency")
 
 # Provenance strings are written for developers; these phrases are reworded for readers of the
 # documentation (the strings themselves are unchanged in fleck.config).

@@ -87,6 +87,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_skin_model_option(p)  # the configuration fleck scans IMAGES with
     p.add_argument("--gallery-size", type=int, default=48, metavar="N",
                    help="thumbnails per gallery in index.html (default 48)")
+    p.add_argument("--explain", type=int, default=0, metavar="N",
+                   help="also write where.html: fleck's overlay beside each CNN's deconvnet, "
+                        "Grad-CAM and occlusion maps for the first N images of each "
+                        "disagreement list (needs fleck[cnn]; the gradient maps need "
+                        "fleck[saliency]); default 0 = off")
     p.add_argument("--no-overlays", action="store_true",
                    help="do not draw fleck's overlay beside the thumbnails (faster)")
     p.add_argument("--frame-aggregate", choices=("max", "k-of-n"), default="max",
@@ -341,7 +346,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         result = compare(labels, fleck_source, cnn, outdir=outdir, settings=settings,
                          overlays=not args.no_overlays, nudenet_classes=nudenet_classes,
-                         default_config=args.skin_model)
+                         default_config=args.skin_model,
+                         explain=max(0, args.explain))
     for w in caught:
         print(f"fleck compare: warning: {w.message}", file=sys.stderr)
     coverage = result.metrics["coverage"]

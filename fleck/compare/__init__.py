@@ -68,7 +68,7 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
             cnn: Mapping[str, CnnScores | str | os.PathLike], *, outdir: str | os.PathLike,
             settings: CompareSettings = DEFAULT_SETTINGS, overlays: bool = True,
             nudenet_classes: Sequence[str] | None = None, inputs: dict | None = None,
-            default_config: str = "fleck1996") -> CompareResult:
+            default_config: str = "fleck1996", explain: int = 0) -> CompareResult:
     """Evaluate fleck and every CNN on the labelled images; write the outputs to ``outdir``.
 
     Outputs: ``metrics.json``, ``metrics.csv``, ``thresholds.json`` (calibrated unsafe and
@@ -98,6 +98,11 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
         Extra entries for ``inputs`` in metrics.json.
     default_config : str
         The configuration that draws the overlays of records naming none.
+    explain : int
+        With ``explain`` > 0, also write ``where.html`` (and ``where/``): side-by-side saliency
+        figures of the first ``explain`` images of each disagreement list
+        (:mod:`fleck.saliency.gallery`; needs ``fleck[cnn]``, the gradient maps
+        ``fleck[saliency]``).
 
     Returns
     -------
@@ -188,8 +193,14 @@ def compare(labels: LabelSet | str | os.PathLike, fleck: FleckResults | str | os
                                      for label, r in p.items()] for n, p in points.items()})
     thumbs = rep.Thumbnailer(outdir, size=settings.thumb_size, overlays=overlays,
                              default_config=default_config)
+    where = None
+    if explain > 0:
+        from fleck.saliency.gallery import write_where_page
+        files["where.html"] = write_where_page(ds, indices, outdir, per_list=explain)
+        where = os.path.basename(files["where.html"])
     page = rep.render_html({**metrics, "_disagreement_indices": indices,
-                            "_thresholds": calibrated}, ds, outdir, settings, thumbs=thumbs)
+                            "_thresholds": calibrated}, ds, outdir, settings, thumbs=thumbs,
+                           where_page=where)
     with open(files["index.html"], "w", encoding="utf-8") as fh:
         fh.write(page)
     return CompareResult(metrics=metrics, outdir=outdir, files=files, dataset=ds,

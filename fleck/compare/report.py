@@ -400,9 +400,67 @@ def _gallery(title: str, indices: list[int], ds: Dataset, thumbs: Thumbnailer, o
             f"<div class=gallery>{body}</div>")
 
 
+def render_where_html(sections: list[dict], *, note: str | None = None) -> str:
+    """where.html: "where the detectors look", one side-by-side figure per disagreement.
+
+    Parameters
+    ----------
+    sections : list of dict
+        ``{"title", "total", "items": [{"path", "label", "fleck", "cnn", "figure", "note"}]}``
+        (``figure`` relative to the report folder, or None); written by
+        :func:`fleck.saliency.gallery.write_where_page`.
+    note : str, optional
+        A page-wide note (e.g. why the gradient maps are missing).
+
+    Returns
+    -------
+    str
+        A self-contained HTML page linking back to ``index.html``.
+
+    Examples
+    --------
+    >>> page = render_where_html([{"title": "fleck yes, open_nsfw no", "total": 0,
+    ...                            "items": []}])
+    >>> "<h2>fleck yes, open_nsfw no: 0</h2><p>none</p>" in page
+    True
+    """
+    parts = []
+    for section in sections:
+        items = []
+        for item in section["items"]:
+            figure = (f'<a href="{_e(item["figure"])}"><img src="{_e(item["figure"])}" '
+                      f'alt="{_e(item["path"])}"></a>' if item.get("figure") else "")
+            caption = (f"<b>{_e(item['path'])}</b>: label {_e(item['label'])}, fleck "
+                       f"{_e(item['fleck'])}, {_e(item['cnn'])}"
+                       + (f'<br><span class=note>{_e(item["note"])}</span>'
+                          if item.get("note") else ""))
+            items.append(f"<figure class=wide>{figure}<figcaption>{caption}</figcaption>"
+                         "</figure>")
+        shown = (f" (first {len(section['items'])} shown)"
+                 if section["total"] > len(section["items"]) else "")
+        parts.append(f"<h2>{_e(section['title'])}: {section['total']}{_e(shown)}</h2>"
+                     + ("".join(items) or "<p>none</p>"))
+    warning = f'<p class=note>{_e(note)}</p>' if note else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>fleck compare: where the detectors look</title><style>{_CSS}
+figure.wide{{width:auto;max-width:100%;margin:.6em 0}}
+figure.wide img{{max-width:100%;max-height:none}}
+</style></head><body>
+<h1>Where the detectors look</h1>
+<p><a href="index.html">Back to the comparison</a>. Each figure: the image; fleck's explained
+overlay (skin, segments, the deciding group); the CNN's deconvnet map (pixels whose change moves
+its score, rectified backward pass), its Grad-CAM map (the regions its last feature map uses)
+and its occlusion map (score drop when a grey window covers the pixel; red lowers the score,
+blue raises it).</p>{warning}
+{''.join(parts)}
+</body></html>
+"""
+
+
 def render_html(report: dict, ds: Dataset, outdir: str, settings: CompareSettings, *,
                 overlays: bool = True, default_config: str = "fleck1996",
-                thumbs: Thumbnailer | None = None) -> str:
+                thumbs: Thumbnailer | None = None, where_page: str | None = None) -> str:
     """The index.html text (writes the gallery thumbnails as a side effect).
 
     Parameters
@@ -421,6 +479,8 @@ def render_html(report: dict, ds: Dataset, outdir: str, settings: CompareSetting
         Draws the overlays of records that name no configuration.
     thumbs : Thumbnailer, optional
         The thumbnailer to use (default: a new one); the caller keeps what it drew.
+    where_page : str, optional
+        The "where the detectors look" page (``where.html``) to link, when one was written.
 
     Returns
     -------
@@ -460,6 +520,9 @@ def render_html(report: dict, ds: Dataset, outdir: str, settings: CompareSetting
                f"{cov['labelled_negatives']} sfw); <b>{cov['evaluated']} evaluated</b> (labelled "
                f"and scored by every detector); {cov['excluded_labelled']} labelled images "
                f"excluded; {len(cov['fleck']['failures'])} fleck failures.")
+    where_link = (f'<p><a href="{_e(where_page)}">Where the detectors look</a>: the '
+                  "disagreements with fleck's overlay beside the CNN's deconvnet, Grad-CAM "
+                  "and occlusion maps.</p>" if where_page else "")
     thresholds = "".join(
         f"<tr><td class=l>{_e(name)}</td><td class=l>"
         + ", ".join(f"{_e(k)} = {_threshold(v)}" for k, v in t.items()) + "</td></tr>"
@@ -483,7 +546,7 @@ precision (scikit-learn's definition). – marks an undefined value.</p>
 <div class=plots><img src="roc.png" alt="ROC curves"> <img src="pr.png" alt="PR curves"></div>
 <h2>McNemar's exact test (paired disagreements)</h2>{_mcnemar_table(report['mcnemar'])}
 <h2>By category</h2>{categories}
-<h2>Disagreements and worst errors</h2>{overlay_note}
+<h2>Disagreements and worst errors</h2>{overlay_note}{where_link}
 <p>Left: the image; right: fleck's explained overlay, re-drawn with the configuration that
 produced each record.</p>
 {''.join(galleries)}
