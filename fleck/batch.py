@@ -6,6 +6,10 @@ few chunks per worker are in flight (so an endless iterable is fine), and an ima
 crashes (a decoder bug, the OOM killer) costs one :class:`~fleck.errors.ImageError`, not the
 batch. A bad image is an error in the output, never an exception.
 
+The worker processes outlive a call by a few minutes (``SCAN.pool_idle_s``), so that the next
+call with the same ``jobs`` and configuration, a notebook cell or a cross-validation fold,
+starts at once; :func:`release_workers` ends them sooner.
+
 >>> import numpy as np
 >>> images = [np.full((64, 64, 3), (60, 90, 160), np.uint8), b"not an image"]
 >>> for source, result in detect_many(images, jobs=1, progress=False):
@@ -28,7 +32,7 @@ from fleck.errors import ImageError
 from fleck.parallel import resolve_jobs
 from fleck.scan.settings import SCAN
 
-__all__ = ["detect_many", "iter_detections", "payload"]
+__all__ = ["detect_many", "iter_detections", "payload", "release_workers"]
 
 
 def detect_many(images: Iterable[Any], config: FleckConfig | str | None = None,
@@ -107,6 +111,24 @@ def iter_detections(images: Iterable[Any], *, config: FleckConfig | str | None =
     return _generate(iter(images), config, jobs, progress, int(chunk), label, total)
 
 
+def release_workers() -> int:
+    """End the worker processes kept from the last :func:`detect_many` call now.
+
+    Returns
+    -------
+    int
+        How many pools were closed (0 or 1).
+
+    Examples
+    --------
+    >>> release_workers() in (0, 1)
+    True
+    """
+    from fleck.scan.local import release_pools
+
+    return release_pools()
+
+
 def _refuse_single_image(images: Any) -> None:
     from PIL import Image
 
@@ -164,7 +186,7 @@ def payload(image: Any, index: int, label: str) -> tuple[Any, str | None]:
 def _generate(images: Iterator[Any], config: FleckConfig, jobs: int, progress: bool,
               chunk: int, label: str, total: int | None,
               ) -> Iterator[tuple[Any, Detection | ImageError]]:
-    from fleck.scan.local import run_chunks, worker_pool
+    from fleck.scan.local import keep_pool, reusable_pool, run_chunks
     from fleck.scan.worker import detect_chunk, source_name
 
     sources: deque[list[Any]] = deque()  # the inputs of each chunk in flight, in order
@@ -188,10 +210,12 @@ def _generate(images: Iterator[Any], config: FleckConfig, jobs: int, progress: b
             yield payloads
 
     bar = _bar(total) if progress else None
-    results = run_chunks(chunks(), worker_pool(jobs, config), detect_chunk,
+    pool, key = reusable_pool(jobs, config)
+    results = run_chunks(chunks(), pool, detect_chunk,
                          lambda item, reason: ImageError(source_name(*item), reason),
-                         ordered=True)
+                         ordered=True, keep_open=True)
     index = 0
+    finished = False
     try:
         for block_results in results:
             for source, result in zip(sources.popleft(), block_results, strict=True):
@@ -199,8 +223,13 @@ def _generate(images: Iterator[Any], config: FleckConfig, jobs: int, progress: b
                 index += 1
             if bar is not None:
                 bar.update(len(block_results))
+        finished = True
     finally:
-        results.close()  # ends the workers when the caller stops early
+        results.close()
+        if finished:
+            keep_pool(pool, key)  # the next call starts at once
+        else:  # the caller stopped early or something raised: end the workers
+            pool.close(abandon=True)
         if bar is not None:
             bar.close()
 

@@ -114,3 +114,24 @@ def test_progress_bar_counts_images(samples, capsys):
     assert "fleck" in err and "3/3" in err
     list(fleck.detect_many(samples[:3], jobs=1, progress=False))
     assert capsys.readouterr().err == ""
+
+
+def test_workers_are_kept_for_the_next_call_unless_left_early(samples, monkeypatch):
+    from fleck.batch import release_workers
+
+    release_workers()
+    made = []
+    real = fleck.scan.local.worker_pool
+    monkeypatch.setattr(fleck.scan.local, "worker_pool",
+                        lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    first = [r.score for _, r in fleck.detect_many(samples[:3], jobs=2, progress=False)]
+    second = [r.score for _, r in fleck.detect_many(samples[:3], jobs=2, progress=False)]
+    assert first == second and len(made) == 1  # the second call ran on the same workers
+    other = [r.config for _, r in fleck.detect_many(samples[:1], "kapur", jobs=2,
+                                                    progress=False)]
+    assert other == ["kapur"] and len(made) == 2  # another configuration: other workers
+    for _ in fleck.detect_many(samples, "kapur", jobs=2, chunk=1, progress=False):
+        break  # left early: those workers are ended, not kept
+    assert release_workers() == 0
+    list(fleck.detect_many(samples[:1], "kapur", jobs=2, progress=False))
+    assert len(made) == 3 and release_workers() == 1

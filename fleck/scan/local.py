@@ -8,12 +8,15 @@ collected, the pool replaced, and each suspect item retried alone, so a crash co
 error.
 
 :func:`run_chunks` is that loop, as an iterator of each chunk's results; :func:`run_local`
-feeds a scan's records from it to the results file.
+feeds a scan's records from it to the results file. A scan closes its pool at the end; the
+batch API (:func:`fleck.detect_many`) keeps its pool for the next call a while
+(:func:`reusable_pool`, :func:`keep_pool`).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -27,7 +30,8 @@ from fleck.scan.results import error_record, internal_error
 from fleck.scan.worker import Outputs, Worker, init_worker, scan_chunk
 from fleck.video.rule import VideoSettings
 
-__all__ = ["run_local", "run_chunks", "worker_pool", "CRASHED"]
+__all__ = ["run_local", "run_chunks", "worker_pool", "reusable_pool", "keep_pool",
+           "release_pools", "CRASHED"]
 
 #: The error of an image whose worker process died while reading it.
 CRASHED = ("the worker process died while reading this image (a crash in a decoder, or out "
@@ -72,6 +76,91 @@ def worker_pool(jobs: int, config: FleckConfig, outputs: Outputs | None = None,
                       initargs=(_WORKER_CLASS, os.getpid(), config, outputs, video))
 
 
+_IDLE: dict[tuple, WorkerPool] = {}  # at most one pool waiting for its next call
+_IDLE_LOCK = threading.Lock()
+_IDLE_TIMER: threading.Timer | None = None
+
+
+def _pool_key(jobs: int, config: FleckConfig) -> tuple:
+    # The process matters too: a forked child must not use its parent's workers.
+    return (jobs, config, _WORKER_CLASS, os.getpid())
+
+
+def reusable_pool(jobs: int, config: FleckConfig) -> tuple[WorkerPool, tuple]:
+    """The pool a previous batch left with :func:`keep_pool`, or a new one; and its key.
+
+    Parameters
+    ----------
+    jobs : int
+    config : FleckConfig
+
+    Returns
+    -------
+    (WorkerPool, key)
+        Give both to :func:`keep_pool` when done with the pool (or close it).
+
+    Examples
+    --------
+    >>> from fleck.config import FLECK_1996
+    >>> pool, key = reusable_pool(1, FLECK_1996)
+    >>> keep_pool(pool, key)
+    >>> reusable_pool(1, FLECK_1996)[0] is pool
+    True
+    >>> pool.close(abandon=False)
+    """
+    key = _pool_key(jobs, config)
+    with _IDLE_LOCK:
+        pool = _IDLE.pop(key, None)
+    return (pool if pool is not None else worker_pool(jobs, config)), key
+
+
+def keep_pool(pool: WorkerPool, key: tuple) -> None:
+    """Keep an idle, healthy pool for the next :func:`reusable_pool` call with the same key.
+
+    Only one pool is kept (the one kept before is closed); it is closed after
+    ``SCAN.pool_idle_s`` seconds without use, at exit, or by :func:`release_pools`.
+
+    Parameters
+    ----------
+    pool : WorkerPool
+        With no task pending.
+    key : tuple
+        From :func:`reusable_pool`.
+    """
+    global _IDLE_TIMER
+    with _IDLE_LOCK:
+        replaced = [p for k, p in _IDLE.items() if k != key or p is not pool]
+        _IDLE.clear()
+        _IDLE[key] = pool
+        if _IDLE_TIMER is not None:
+            _IDLE_TIMER.cancel()
+        _IDLE_TIMER = threading.Timer(settings.SCAN.pool_idle_s, release_pools)
+        _IDLE_TIMER.daemon = True
+        _IDLE_TIMER.start()
+    for old in replaced:
+        old.close(abandon=False)
+
+
+def release_pools() -> int:
+    """Close the worker processes kept for the next batch; returns how many pools were closed.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> release_pools() >= 0
+    True
+    """
+    with _IDLE_LOCK:
+        pools = list(_IDLE.values())
+        _IDLE.clear()
+    for pool in pools:
+        pool.close(abandon=False)
+    return len(pools)
+
+
 class _Never:
     """The :class:`Stop` of a run that is never asked to stop (it is interrupted by raising)."""
 
@@ -82,14 +171,15 @@ class _Never:
 def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
                task: Callable[[list[Item]], list[Result]],
                failed: Callable[[Item, str], Result], *, stop: Stop | Any = None,
-               ordered: bool = False,
+               ordered: bool = False, keep_open: bool = False,
                started: Callable[[], None] = lambda: None) -> Iterator[list[Result]]:
     """Run ``task(chunk)`` on ``pool`` for every chunk; yield each chunk's results.
 
     Results come in completion order, or in the order of ``chunks`` when ``ordered``. An item
     whose worker died gives ``failed(item, CRASHED)``; a task whose results cannot be sent back
     gives ``failed(item, reason)`` for each of its items. The pool is closed when the iterator
-    ends, is closed early (``break``), or raises; workers still busy are then terminated.
+    ends (unless ``keep_open``), is closed early (``break``), or raises; workers still busy are
+    then terminated.
 
     Parameters
     ----------
@@ -108,6 +198,8 @@ def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
     ordered : bool
         Yield in the order of ``chunks`` (each chunk whole) instead of completion order (where
         a crashed chunk's items come one by one as they are retried).
+    keep_open : bool
+        Leave the pool open when every chunk has been run (the caller reuses or closes it).
     started : callable
         Called after each round of submissions (a scan starts counting its images then).
 
@@ -133,6 +225,7 @@ def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
     crashed: list[tuple[int, list[Item]]] = []
     waiting: dict[int, list[Result]] = {}  # ordered: finished chunks behind an unfinished one
     submitted = emitted = 0
+    exhausted = False
 
     def finish(number: int, results: list[Result]) -> Iterator[list[Result]]:
         nonlocal emitted
@@ -150,6 +243,7 @@ def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
                    and len(pending) + len(waiting) < limit):
                 chunk = next(chunks, None)
                 if chunk is None:
+                    exhausted = True
                     break
                 try:
                     pending[pool.submit(task, chunk)] = (submitted, chunk)
@@ -195,7 +289,8 @@ def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
                         yield from finish(number, retried)
                 crashed = []
     finally:
-        pool.close(abandon=halt.abandon or bool(pending))
+        if not (keep_open and exhausted and not pending and not crashed):
+            pool.close(abandon=halt.abandon or bool(pending))
 
 
 def _harvest(future: Future, chunk: list, failed: Callable) -> list | None:
