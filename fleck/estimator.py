@@ -80,11 +80,13 @@ def _same(a: Any, b: Any) -> bool:
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin
 except ImportError:  # scikit-learn is optional
-    SKLEARN_AVAILABLE = False
     _BASES: tuple[type, ...] = (_StandInEstimator,)
 else:
-    SKLEARN_AVAILABLE = True
     _BASES = (ClassifierMixin, BaseEstimator)
+
+#: Whether scikit-learn is installed: :class:`FleckClassifier` then derives from its
+#: ``ClassifierMixin`` and ``BaseEstimator``.
+SKLEARN_AVAILABLE: bool = _BASES[0] is not _StandInEstimator
 
 ON_ERROR = ("raise", "nan")
 

@@ -28,8 +28,7 @@ from sklearn.metrics import RocCurveDisplay  # noqa: E402
 
 import fleck  # noqa: E402
 from fleck.cnn import score_paths  # noqa: E402
-from fleck.compare.folders import labels_from_folders  # noqa: E402
-from fleck.compare.readers import read_labels  # noqa: E402
+from fleck.compare import labels_from_folders, read_labels  # noqa: E402
 
 
 def load_dataset(folder: str, folders: str | None = None) -> tuple[list[str], np.ndarray]:
