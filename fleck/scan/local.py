@@ -237,6 +237,15 @@ def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
             emitted += 1
             yield waiting.pop(emitted - 1)
 
+    def harvest(futures: list[Future]) -> Iterator[list[Result]]:
+        for future in futures:
+            number, chunk = pending.pop(future)
+            results = _harvest(future, chunk, failed)
+            if results is None:
+                crashed.append((number, chunk))
+            else:
+                yield from finish(number, results)
+
     try:
         while True:
             while (not halt.requested and not crashed
@@ -256,25 +265,13 @@ def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
             if pending:
                 done, _ = wait(pending, timeout=settings.SCAN.poll_s,
                                return_when=FIRST_COMPLETED)
-                for future in done:
-                    number, chunk = pending.pop(future)
-                    results = _harvest(future, chunk, failed)
-                    if results is None:
-                        crashed.append((number, chunk))
-                    else:
-                        yield from finish(number, results)
+                yield from harvest(list(done))
             if crashed:
                 # A dead worker breaks the whole pool: every other pending task fails too.
                 # Collect them, then retry each suspect alone in a fresh pool.
                 if pending:
                     wait(pending)
-                    for future in list(pending):
-                        number, chunk = pending.pop(future)
-                        results = _harvest(future, chunk, failed)
-                        if results is None:
-                            crashed.append((number, chunk))
-                        else:
-                            yield from finish(number, results)
+                    yield from harvest(list(pending))
                 pool.restart()
                 for number, chunk in sorted(crashed, key=lambda c: c[0]):
                     retried: list[Result] = []
