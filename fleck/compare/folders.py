@@ -43,7 +43,13 @@ __all__ = ["FolderSpec", "FolderLabels", "parse_folder_spec", "labels_from_folde
 
 @dataclass(frozen=True)
 class FolderSpec:
-    """A parsed folder spec: folder name (case-folded) -> (label, category as written)."""
+    """A parsed folder spec: folder name (case-folded) -> (label, category as written).
+
+    Examples
+    --------
+    >>> parse_folder_spec("Drawings,neutral=0").names["drawings"]
+    (False, 'Drawings')
+    """
 
     text: str
     names: dict[str, tuple[bool, str]]
@@ -148,7 +154,14 @@ def parse_folder_spec(text: str) -> FolderSpec:
 
 @dataclass(frozen=True)
 class FolderLabels:
-    """Labels read from folder names: the labelled images and the unlabelled ones."""
+    """Labels read from folder names: the labelled images and the unlabelled ones.
+
+    Examples
+    --------
+    >>> found = labels_from_paths("nsfw=1", ["nsfw/a.jpg", "b.jpg"], base=".")
+    >>> found.summary()["labelled"], found.summary()["unlabelled_images"]
+    (1, ['b.jpg'])
+    """
 
     spec: FolderSpec
     labels: LabelSet

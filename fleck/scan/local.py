@@ -126,6 +126,10 @@ def keep_pool(pool: WorkerPool, key: tuple) -> None:
         With no task pending.
     key : tuple
         From :func:`reusable_pool`.
+
+    Examples
+    --------
+    See :func:`reusable_pool`.
     """
     global _IDLE_TIMER
     with _IDLE_LOCK:

@@ -160,6 +160,19 @@ class Worker:
 def source_name(image: Any, name: str | None = None) -> str:
     """How an error names an image: ``name`` if given, else the path, else ``<image>``.
 
+    Parameters
+    ----------
+    image : image source
+        A path, bytes, PIL image, array...
+    name : str, optional
+        The name given by the caller.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> source_name("a/b.jpg"), source_name(b"...", "images[3]"), source_name(b"...")
     ('a/b.jpg', 'images[3]', '<image>')
     """
@@ -286,7 +299,28 @@ def scan_chunk(paths: list[str]) -> list[Item]:
 
 
 def detect_chunk(images: list[tuple[Any, str | None]]) -> list:
-    """Task of a local worker process: :meth:`Worker.detect_one` of each ``(image, name)``."""
+    """Task of a local worker process: :meth:`Worker.detect_one` of each ``(image, name)``.
+
+    Parameters
+    ----------
+    images : list of (image, str or None)
+        The images of one task, each with the name its error would use (None: its path).
+
+    Returns
+    -------
+    list of Detection or ImageError
+        One per image, in order.
+
+    Examples
+    --------
+    >>> import os
+    >>> from fleck.parallel import WorkerPool, process_context
+    >>> pool = WorkerPool(1, process_context(), initializer=init_worker,
+    ...                   initargs=(Worker, os.getpid(), "fleck1996", None))
+    >>> [str(r) for r in pool.submit(detect_chunk, [(b"", "images[0]")]).result()]
+    ['images[0]: ...']
+    >>> pool.close(abandon=False)
+    """
     assert _WORKER is not None, "worker not initialised"
     return [_WORKER.detect_one(image, name) for image, name in images]
 
