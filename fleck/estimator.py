@@ -323,7 +323,11 @@ def _images(X: Any) -> Sequence[Any]:
     """``X`` as a sequence of images, one per sample; ValueError for a table of numbers."""
     _refuse_non_collections(X)
     if hasattr(X, "iloc"):  # pandas: a Series of images, or a one-column DataFrame
-        X = X.iloc[:, 0] if getattr(X, "ndim", 1) == 2 and X.shape[1] == 1 else X
+        if getattr(X, "ndim", 1) == 2:
+            if X.shape[1] != 1:
+                raise ValueError(f"X is a table with {X.shape[1]} columns; pass the one column "
+                                 "that holds the images (e.g. df['path'])")
+            X = X.iloc[:, 0]
         return list(X)
     if not isinstance(X, np.ndarray) and not isinstance(X, Sequence):
         X = list(X)  # e.g. a generator

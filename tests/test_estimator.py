@@ -114,6 +114,32 @@ def test_every_input_route_gives_the_same_scores():
         assert clf.decision_function(X).tolist() == expected.tolist(), name
 
 
+class FakeFrame:
+    """What FleckClassifier uses of a pandas DataFrame (pandas is not a test dependency)."""
+
+    def __init__(self, columns: dict[str, list]):
+        self.columns = columns
+        self.ndim, self.shape = 2, (len(next(iter(columns.values()))), len(columns))
+        frame = self
+
+        class ILoc:
+            def __getitem__(self, key):
+                return list(frame.columns.values())[key[1]]
+
+        self.iloc = ILoc()
+
+    def __iter__(self):  # iterating a DataFrame gives its column names
+        return iter(self.columns)
+
+
+def test_a_one_column_table_is_its_column():
+    clf = fleck.FleckClassifier()
+    expected = clf.decision_function(FEW[:2]).tolist()
+    assert clf.decision_function(FakeFrame({"path": FEW[:2]})).tolist() == expected
+    with pytest.raises(ValueError, match="table with 2 columns"):
+        clf.predict(FakeFrame({"path": FEW[:2], "label": [1, 0]}))
+
+
 def test_parallel_equals_serial_and_keeps_order():
     X = [*FEW, b"junk", *FEW[:2]]
     serial = fleck.FleckClassifier(on_error="nan")
