@@ -313,10 +313,9 @@ def detect_chunk(images: list[tuple[Any, str | None]]) -> list:
 
     Examples
     --------
-    >>> import os
-    >>> from fleck.parallel import WorkerPool, process_context
-    >>> pool = WorkerPool(1, process_context(), initializer=init_worker,
-    ...                   initargs=(Worker, os.getpid(), "fleck1996", None))
+    >>> from fleck.config import FLECK_1996
+    >>> from fleck.scan.local import worker_pool
+    >>> pool = worker_pool(1, FLECK_1996)  # each worker process runs init_worker
     >>> [str(r) for r in pool.submit(detect_chunk, [(b"", "images[0]")]).result()]
     ['images[0]: ...']
     >>> pool.close(abandon=False)
