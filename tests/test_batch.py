@@ -135,3 +135,29 @@ def test_workers_are_kept_for_the_next_call_unless_left_early(samples, monkeypat
     assert release_workers() == 0
     list(fleck.detect_many(samples[:1], "kapur", jobs=2, progress=False))
     assert len(made) == 3 and release_workers() == 1
+
+
+def two_results_each(items):
+    """A task giving two results per item (as a scan gives a video's frames and file) that
+    dies like a decoder on the item 'crash'."""
+    if "crash" in items:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return [(item, part) for item in items for part in ("frames", "file")]
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_run_chunks_retries_the_suspects_alone_keeping_each_items_results_together(ordered):
+    from fleck.config import FLECK_1996
+    from fleck.scan.local import CRASHED, run_chunks, worker_pool
+
+    chunks = [["a", "b"], ["crash", "c"], ["d"]]
+    out = list(run_chunks(iter(chunks), worker_pool(2, FLECK_1996), two_results_each,
+                          lambda item, reason: (item, reason), ordered=ordered))
+    flat = [result for results in out for result in results]
+    assert sorted(flat) == sorted([(i, p) for i in "abcd" for p in ("frames", "file")]
+                                  + [("crash", CRASHED)])
+    for results in out:  # an item's results never straddle two yields
+        items = [item for item, _ in results]
+        assert all(items.count(i) == (1 if i == "crash" else 2) for i in items)
+    if ordered:
+        assert [item for item, _ in flat] == ["a", "a", "b", "b", "crash", "c", "c", "d", "d"]

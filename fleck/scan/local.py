@@ -211,7 +211,7 @@ def run_chunks(chunks: Iterator[list[Item]], pool: WorkerPool,
     ------
     list
         One list of results (in item order) per chunk, or per retried item when not ordered.
-        A task may give several results for one item (a scan's video); ``ordered`` needs one.
+        A task may give several results for one item (a scan's video): they stay together.
 
     Examples
     --------
