@@ -9,7 +9,8 @@
   itself. ``.. fleck-summary:: fleck`` lists the package's top-level names, each linked to the
   public module page that documents it, and warns about a name no page documents. Every
   module documented with ``automodule`` gets this table after its docstring.
-* Members imported from other libraries are never documented.
+* Members imported from other libraries are never documented, nor the methods another library
+  adds to a class of fleck (scikit-learn's ``set_score_request`` on ``FleckClassifier``).
 * A Python reference that names an object by its short name (``ImageError``) or by its
   package-level alias (``fleck.detect``) links to the one place it is documented; one to a
   part of fleck that exists but has no page (``fleck.scan.walk``) is shown unlinked; one to
@@ -38,8 +39,9 @@ CONFIG_PAGES: set[str] = set()  # docnames holding the placeholder: always re-re
 
 # The public modules with a page under docs/api/, in the order a reader meets them. A
 # top-level name of ``fleck`` links to the first of these that lists it.
-API_MODULES = ("fleck.detector", "fleck.config", "fleck.loading", "fleck.colour", "fleck.skin",
-               "fleck.segments", "fleck.frame", "fleck.grouper", "fleck.decision",
+API_MODULES = ("fleck.detector", "fleck.batch", "fleck.estimator", "fleck.config",
+               "fleck.loading", "fleck.colour", "fleck.skin", "fleck.segments", "fleck.frame",
+               "fleck.grouper", "fleck.decision",
                "fleck.overlay", "fleck.errors", "fleck.scan", "fleck.compare", "fleck.occlusion",
                "fleck.synth", "fleck.skin_rules", "fleck.skin_model", "fleck.cnn",
                "fleck.regions", "fleck.verdict", "fleck.censoring", "fleck.video",
@@ -209,9 +211,12 @@ def _skip_foreign(app: Sphinx, what: str, name: str, obj: Any, skip: bool, optio
     """Never document another library's class or function that a module merely imported, nor a
     type alias. A module's constants are documented by ``_summary_after_docstring`` instead
     (autodoc skips those without a doc comment), so they are skipped here."""
+    module = getattr(obj, "__module__", None)
+    if what == "class":  # methods another library adds to a class (scikit-learn's set_*_request)
+        foreign = callable(obj) and isinstance(module, str) and not module.startswith("fleck")
+        return True if foreign else None
     if what != "module":
         return None
-    module = getattr(obj, "__module__", None)
     if is_alias(obj) or is_data(obj):
         return True
     if isinstance(module, str) and not module.startswith("fleck"):

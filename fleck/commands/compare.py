@@ -2,6 +2,7 @@
 
     fleck compare --labels labels.csv --fleck results.jsonl --cnn open_nsfw=scores.csv
     fleck compare --labels labels.csv --run open_nsfw,nudenet IMAGES...
+    fleck compare --labels-from-folders "porn,hentai,sexy,nsfw=1;neutral,drawings,sfw=0" IMAGES...
 
 Outputs in ``-o OUTDIR`` (default ``compare-report``): metrics.json, metrics.csv,
 thresholds.json (calibrated unsafe / review thresholds for ``--thresholds``), roc.png, pr.png,
@@ -50,9 +51,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("images", nargs="*", metavar="IMAGES",
                    help="images or folders: scanned by fleck when --fleck is not given, and "
                         "scored by the --run CNNs")
-    p.add_argument("--labels", required=True, metavar="FILE",
-                   help="ground truth: CSV path,label[,category] (or JSON Lines); labels "
-                        "1/0, nsfw/sfw, true/false, yes/no, positive/negative")
+    truth = p.add_mutually_exclusive_group(required=True)
+    truth.add_argument("--labels", metavar="FILE",
+                       help="ground truth: CSV path,label[,category] (or JSON Lines); labels "
+                            "1/0, nsfw/sfw, true/false, yes/no, positive/negative")
+    truth.add_argument("--labels-from-folders", metavar="SPEC",
+                       help="ground truth from folder names, e.g. "
+                            "'porn,hentai,sexy,nsfw=1;neutral,drawings,sfw=0': each image "
+                            "takes the label of the nearest enclosing listed folder (any case) "
+                            "and that folder's name as its category; images under no listed "
+                            "folder are counted as unlabelled")
     p.add_argument("--fleck", metavar="RESULTS", help="results.jsonl written by `fleck scan`")
     p.add_argument("--cnn", action="append", default=[], metavar="NAME=FILE[:FORMAT]",
                    help=f"a CNN's results; FORMAT one of {', '.join(CNN_FORMATS)} "
@@ -217,6 +225,19 @@ def scan_images(paths: list[str], *, out: str, config: str, jobs: int | None,
     scan(paths, out=out, config=config, jobs=jobs, quiet=True, overwrite=True, video=video)
 
 
+def _folder_labels(spec: str, images: list[str], fleck: str | None):
+    """Labels from folder names: of the images under IMAGES, else of the --fleck records."""
+    from fleck.compare.folders import labels_from_folders, labels_from_paths, parse_folder_spec
+    from fleck.compare.readers import read_fleck_results
+
+    parsed = parse_folder_spec(spec)  # a bad spec is refused before any walking
+    if images:
+        return labels_from_folders(parsed, images)
+    results = read_fleck_results(fleck)
+    return labels_from_paths(parsed, [*results.records, *results.failures],
+                             base=results.base_dir)
+
+
 def _print_table(metrics: dict) -> None:
     rows = [("detector", "point", "thresh", "prec", "recall", "F1", "FPR", "acc")]
     for d in metrics["detectors"]:
@@ -295,7 +316,12 @@ def run(args: argparse.Namespace) -> int:
     nudenet_classes = ([c.strip() for c in args.nudenet_classes.split(",") if c.strip()]
                        if args.nudenet_classes else None)
     video = video_settings(args)
-    labels = read_labels(args.labels)
+    folder_labels = None
+    if args.labels_from_folders is not None:
+        folder_labels = _folder_labels(args.labels_from_folders, args.images, args.fleck)
+        labels = folder_labels.labels
+    else:
+        labels = read_labels(args.labels)
     cnn: dict[str, object] = {}
     for spec in args.cnn:
         name, file, fmt = parse_cnn_spec(spec)
@@ -344,9 +370,10 @@ def run(args: argparse.Namespace) -> int:
                                min_frames=video.min_frames)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        inputs = ({"labels_from_folders": folder_labels.summary()} if folder_labels else None)
         result = compare(labels, fleck_source, cnn, outdir=outdir, settings=settings,
                          overlays=not args.no_overlays, nudenet_classes=nudenet_classes,
-                         default_config=args.skin_model,
+                         default_config=args.skin_model, inputs=inputs,
                          explain=max(0, args.explain))
     for w in caught:
         print(f"fleck compare: warning: {w.message}", file=sys.stderr)
@@ -359,6 +386,10 @@ def run(args: argparse.Namespace) -> int:
         if c["missing"] or c["unlabelled"]:
             notes.append(f"{source}: {len(c['missing'])} labelled images missing, "
                          f"{len(c['unlabelled'])} records without a label")
+    if folder_labels is not None and folder_labels.unlabelled:
+        n = len(folder_labels.unlabelled)
+        notes.append(f"{n} image{'s' if n != 1 else ''} under no listed folder: "
+                     "unlabelled, not evaluated")
     for note in notes:
         print(f"fleck compare: note: {note} (listed in metrics.json)", file=sys.stderr)
     print(f"{coverage['evaluated']} of {coverage['labelled']} labelled images evaluated")

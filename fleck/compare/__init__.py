@@ -7,6 +7,7 @@
 'compare-report/index.html'
 
 Modules: :mod:`~fleck.compare.readers` (labels, fleck results, CNN formats, path matching),
+:mod:`~fleck.compare.folders` (labels from folder names),
 :mod:`~fleck.compare.metrics` (numpy metrics checked against scikit-learn),
 :mod:`~fleck.compare.evaluate` (alignment and tables), :mod:`~fleck.compare.plots`,
 :mod:`~fleck.compare.report` (JSON, CSV, HTML).
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from fleck.compare.evaluate import CompareSettings, Dataset, build_dataset, evaluate
+from fleck.compare.folders import FolderLabels, labels_from_folders, parse_folder_spec
 from fleck.compare.readers import (
     CnnScores,
     FleckResults,
@@ -33,7 +35,8 @@ from fleck.compare.readers import (
 )
 
 __all__ = ["compare", "CompareResult", "CompareSettings", "read_labels", "read_fleck_results",
-           "read_cnn_scores", "LabelSet", "FleckResults", "CnnScores"]
+           "read_cnn_scores", "LabelSet", "FleckResults", "CnnScores", "labels_from_folders",
+           "parse_folder_spec", "FolderLabels"]
 
 
 DEFAULT_SETTINGS = CompareSettings()  # frozen: one shared default is safe

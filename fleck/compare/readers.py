@@ -84,9 +84,13 @@ class LabelSet:
     paths: tuple[str, ...]
     labels: np.ndarray
     categories: tuple[str | None, ...]
+    #: The folder relative ``paths`` are relative to; default: the labels file's folder.
+    base: str | None = None
 
     @property
     def base_dir(self) -> str:
+        if self.base is not None:
+            return self.base
         return os.path.dirname(os.path.abspath(self.source))
 
     def __len__(self) -> int:

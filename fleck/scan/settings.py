@@ -35,6 +35,10 @@ class ScanConstants:
     (a power cut loses at most this much; a process kill loses nothing already flushed)."""
     poll_s: float = 0.2
     """How often the parent wakes while waiting, to notice Ctrl-C promptly."""
+    pool_idle_s: float = 300.0
+    """:func:`fleck.detect_many` and ``FleckClassifier(n_jobs>1)`` keep their worker processes
+    this long after a call, so that the next call (a notebook cell, a cross-validation fold)
+    starts at once instead of paying the workers' start (scikit-learn's joblib does the same)."""
     overlay_max_width: int = 1280
     """Overlays of larger photos are drawn at this width (a 24 MP PNG per hit is not useful)."""
     image_extensions: tuple[str, ...] = IMAGE_EXTENSIONS

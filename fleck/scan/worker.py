@@ -1,4 +1,7 @@
-"""What runs in a scan's worker processes: one :class:`Worker` (one Detector) per process.
+"""What runs in a batch's worker processes: one :class:`Worker` (one Detector) per process.
+
+A scan's task is :func:`scan_chunk` (paths -> records); :func:`fleck.detect_many`'s is
+:func:`detect_chunk` (images -> detections or errors).
 
 A video or animated image gives several records: one per sampled frame, then the file's
 (:mod:`fleck.video.media`), returned together so that the parent writes them in one go.
@@ -8,6 +11,8 @@ A video or animated image gives several records: one per sampled frame, then the
 >>> record, warning = worker.scan_one("no/such/file.jpg")
 >>> record["status"], warning
 ('error', None)
+>>> worker.detect_one(np.zeros((64, 64, 3), np.uint8), "black").decision
+False
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from fleck.config import FleckConfig
 from fleck.errors import ImageError
@@ -27,7 +33,8 @@ from fleck.scan import settings
 from fleck.scan.results import error_record, internal_error
 from fleck.video.rule import VideoSettings
 
-__all__ = ["Worker", "Outputs", "init_worker", "scan_chunk", "dask_scan_chunk"]
+__all__ = ["Worker", "Outputs", "init_worker", "scan_chunk", "detect_chunk", "dask_scan_chunk",
+           "source_name"]
 
 Item = tuple[dict, "str | None"]  # (record, warning or None)
 
@@ -138,6 +145,40 @@ class Worker:
     def scan_chunk(self, paths: list[str]) -> list[Item]:
         """:meth:`scan_path` of each path, in order."""
         return [item for p in paths for item in self.scan_path(p)]
+
+    def detect_one(self, image: Any, name: str | None = None):
+        """The :class:`~fleck.detector.Detection` of ``image``, or the
+        :class:`~fleck.errors.ImageError` that says why there is none (never raised)."""
+        try:
+            return self.detector.detect(image, name=name)
+        except ImageError as err:
+            return err
+        except Exception as err:  # a bug must cost one image, not the batch
+            return ImageError(source_name(image, name), internal_error(err))
+
+
+def source_name(image: Any, name: str | None = None) -> str:
+    """How an error names an image: ``name`` if given, else the path, else ``<image>``.
+
+    Parameters
+    ----------
+    image : image source
+        A path, bytes, PIL image, array...
+    name : str, optional
+        The name given by the caller.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> source_name("a/b.jpg"), source_name(b"...", "images[3]"), source_name(b"...")
+    ('a/b.jpg', 'images[3]', '<image>')
+    """
+    if name is not None:
+        return name
+    return os.fspath(image) if isinstance(image, (str, os.PathLike)) else "<image>"
 
 
 def _write_overlay(detection, path: str, overlays: str, *, rgb=None) -> None:
@@ -255,6 +296,32 @@ def scan_chunk(paths: list[str]) -> list[Item]:
     """
     assert _WORKER is not None, "worker not initialised"
     return _WORKER.scan_chunk(paths)
+
+
+def detect_chunk(images: list[tuple[Any, str | None]]) -> list:
+    """Task of a local worker process: :meth:`Worker.detect_one` of each ``(image, name)``.
+
+    Parameters
+    ----------
+    images : list of (image, str or None)
+        The images of one task, each with the name its error would use (None: its path).
+
+    Returns
+    -------
+    list of Detection or ImageError
+        One per image, in order.
+
+    Examples
+    --------
+    >>> from fleck.config import FLECK_1996
+    >>> from fleck.scan.local import worker_pool
+    >>> pool = worker_pool(1, FLECK_1996)  # each worker process runs init_worker
+    >>> [str(r) for r in pool.submit(detect_chunk, [(b"", "images[0]")]).result()]
+    ['images[0]: ...']
+    >>> pool.close(abandon=False)
+    """
+    assert _WORKER is not None, "worker not initialised"
+    return [_WORKER.detect_one(image, name) for image, name in images]
 
 
 _DASK_WORKER: tuple[tuple, Worker] | None = None
