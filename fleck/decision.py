@@ -3,14 +3,14 @@
 G8: report a body plan iff the image passed the skin filter AND the grouper found a limb-limb
 girdle, limb-segment girdle or spine-thigh group (each type switchable) whose ribbons cover at
 least 5 % of the image. We add (PROPOSAL, measured: see ``GeometryConfig.min_explained_skin``)
-that the ribbons of the groups reaching that coverage together cover at least 35 % of the skin
+that the ribbons of the groups reaching that coverage together cover at least 25 % of the skin
 map: a body plan accounts for much of the skin it is made of, while the limbs the grouper
 builds on hair, faces or the folds of a close-up explain little of it.
 
 The score lies in [0, 1] and ``decision == (score >= threshold)`` with threshold 0.5, so ROC curves
 drawn from the score pass through the rule's operating point. With f the skin fraction (pass mark
 f0 = 0.30), c the largest coverage among groups of the enabled types (mark c0 = 0.05), e the
-explained share of the skin (mark e0 = 0.35), n the number of limbs and k the number of distinct
+explained share of the skin (mark e0 = 0.25), n the number of limbs and k the number of distinct
 group types that reach c0:
 
 * rule not met:  score = 0.5 * (0.5 min(f/f0, 1) + 0.3 min(n/4, 1) [passed]

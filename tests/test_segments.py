@@ -72,10 +72,13 @@ def test_too_thin_and_too_short_regions_give_no_segments():
 def test_wide_stubby_regions_are_torso_candidates_only():
     mask = canvas()
     mask[40:88, 50:106] = 1  # 48 wide, 56 long: under 1.2 widths, width >= 15 SCALE
-    (segment,) = find_segments(mask.astype(bool), 1.0).segments
+    stubby = dataclasses.replace(GeometryConfig(), min_elongation=1.2)
+    (segment,) = find_segments(mask.astype(bool), 1.0, stubby).segments
     assert segment.torso_only and segment.width == pytest.approx(48, abs=2)
-    mask[40:80, 50:140] = 1  # 90 long: an ordinary segment
+    # The default (1.0) keeps it: cut at their joints, a limb's pieces are short for their width.
     assert not find_segments(mask.astype(bool), 1.0).segments[0].torso_only
+    mask[40:88, 50:140] = 1  # 90 long: an ordinary segment either way
+    assert not find_segments(mask.astype(bool), 1.0, stubby).segments[0].torso_only
 
 
 def test_widths_and_lengths_scale_with_the_image():
