@@ -411,3 +411,16 @@ def test_occlude_model_from_a_module_in_the_current_folder(tmp_path, monkeypatch
     assert main(["occlude", "in.png", "--model", "my_cwd_scorer:half", "--window", "8",
                  "--stride", "8", "--jobs", "1", "-q", "-o", "map.png"]) == 0
     assert float(np.load(tmp_path / "map.npy").mean()) == pytest.approx(0.5)
+
+
+def test_the_base_score_is_what_fleck_detect_says_for_the_file(tmp_path):
+    # One route for every caller: a JPEG large enough that the path route once decoded it at
+    # reduced size gets the same score from fleck detect and from the occlusion map.
+    import fleck
+    from fleck import synth
+    from fleck.occlusion import occlusion_map
+
+    path = tmp_path / "figure.jpg"
+    path.write_bytes(synth.encode_jpeg(synth.figure(7, size=(700, 520)).image, 90))
+    result = occlusion_map(str(path), "fleck", window=260, stride=260)
+    assert result.base_score == fleck.detect(path).score
