@@ -1,4 +1,5 @@
-"""The CNN peers as differentiable models: their ONNX weights run by :mod:`fleck.saliency.graph`.
+"""The CNN peers as differentiable models: their ONNX weights run by ``fleck.saliency.graph``
+(which needs the saliency extra).
 
 Each peer prepares the network input exactly as its own package does (so the ONNX run here
 gives the score ``fleck.cnn`` reports), names the scalar the maps explain (the *target*, a
@@ -86,7 +87,7 @@ def _need(package: str, model: str):
 
 class Peer:
     """A CNN peer: its ONNX graph in onnxruntime (scores, the check) and, for gradients, in
-    PyTorch (:class:`fleck.saliency.graph.OnnxGraph`, built on first use: only the gradient
+    PyTorch (``fleck.saliency.graph.OnnxGraph``, built on first use: only the gradient
     methods need the ``saliency`` extra)."""
 
     name = ""
