@@ -5,7 +5,7 @@ computes pooled pixel precision, recall and F1 of
 
 * ``fleck1996`` -- fleck.skin.skin_filter with FLECK_1996 (default working size),
 * ``kapur``     -- the same with the KAPUR variant,
-* ``fitted``    -- the same with the FITTED configuration (issue 8: fitted colour table,
+* ``fitted``    -- the same with the FITTED configuration (fitted colour table,
   Fleck's texture and growth; fleck.skin_model),
 * ``fitted_strict`` -- the same table with the stricter FITTED_STRICT thresholds,
 * ``chai_ngan`` -- the YCrCb box of Chai & Ngan (1999), on the full-resolution image,

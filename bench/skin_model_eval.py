@@ -1,4 +1,4 @@
-"""Image-level safety and speed of the fitted skin model against the 1996 filter (issue 8).
+"""Image-level safety and speed of the fitted skin model against the 1996 filter.
 
 * Decision rate: ``fleck.detect`` on every image of ``../shared/data/controls`` and
   ``../shared/data/mmpose_people`` (all safe for work, so every positive decision is a false

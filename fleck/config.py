@@ -55,7 +55,7 @@ def provenance(config: Any, name: str) -> str:
 
 @dataclass(frozen=True)
 class SkinConfig:
-    """Constants of the colour/texture skin filter (spec section 1)."""
+    """Constants of the colour/texture skin filter (method step 1)."""
 
     name: str = param("fleck1996", "label of this parameter set")
     notes: tuple[tuple[str, str], ...] = param(
@@ -104,16 +104,16 @@ class SkinConfig:
         "for Fleck's approximately circular median ('disk' is exact but slower)")
     colour_model: str = param(
         "boxes", "spec 1.7 [H]: 'boxes' = the hue/saturation boxes above; 'table' = the fitted "
-        "skin/non-skin log-likelihood-ratio table over (Rg, By, I) (issue 8, fleck.skin_model), "
+        "skin/non-skin log-likelihood-ratio table over (Rg, By, I) (fleck.skin_model), "
         "replacing only the colour tests of stages 1 and 2")
     colour_table: str = param(
-        "skin_llr", "issue 8: name of the fitted table in fleck/data (<name>.npz), written by "
+        "skin_llr", "name of the fitted table in fleck/data (<name>.npz), written by "
         "tools/fit_skin_model.py from the dev split of shared/data; used when colour_model='table'")
     table_stage1_min: float = param(
-        0.0, "issue 8, fitted on dev (tools/fit_skin_model.py): stage-1 colour test "
+        0.0, "fitted on dev (tools/fit_skin_model.py): stage-1 colour test "
         "LLR >= 0 (natural log of P(colour | skin) / P(colour | non-skin))")
     table_stage2_min: float = param(
-        -0.5, "issue 8, fitted on dev (tools/fit_skin_model.py): lenient stage-2 colour test "
+        -0.5, "fitted on dev (tools/fit_skin_model.py): lenient stage-2 colour test "
         "LLR >= -0.5; with stage 1 and the texture bound, the best 3-fold cross-validated mean "
         "dev F1 (pratheepan, abdomen) whose worst skin-tone (ITA) bin keeps >= 0.8 of the best "
         "bin's recall")
@@ -135,7 +135,7 @@ class SkinConfig:
 
 @dataclass(frozen=True)
 class GeometryConfig:
-    """Segments, grouping rules and decision (spec section 2). Lengths are x SCALE unless noted."""
+    """Segments, grouping rules and decision (method steps 2-4); lengths in SCALE units."""
 
     finder: str = param(
         "medial_axis", "spec 2.3.2 RECOMMENDED: segments from the medial axis of the skin map "
@@ -342,18 +342,18 @@ class FleckConfig:
         return dataclasses.replace(self, **changes)
 
 
-# Issue 8: Fleck's structure (colour + texture + density growth) with the colour tests replaced
-# by a table fitted on the dev split (fleck.skin_model, tools/fit_skin_model.py). The texture
-# bound is looser than 5 because 35 % of the 1996 filter's misses on pratheepan were texture
-# failures at skin boundaries (README, "Why the 1996 filter loses"); 20 was chosen on dev (12
-# scored the same).
+# Fitted skin model: Fleck's structure (colour + texture + density growth) with the colour tests
+# replaced by a table fitted on the dev split (fleck.skin_model, tools/fit_skin_model.py).
+# The texture bound is looser than 5 because 35 % of the 1996 filter's misses on pratheepan
+# were texture failures at skin boundaries (docs: the skin-models guide); 20 was chosen on dev
+# (12 scored the same).
 FITTED_SKIN = SkinConfig(
     name="fitted",
     colour_model="table",
     texture_max=20.0,
-    notes=(("colour_model", "issue 8: the two colour tests read the fitted LLR table "
+    notes=(("colour_model", "fitted skin model: the two colour tests read the fitted LLR table "
                             "(fleck.skin_model) instead of the 1996 hue/saturation boxes"),
-           ("texture_max", "issue 8, chosen on dev by tools/fit_skin_model.py's cross-validated "
+           ("texture_max", "chosen on dev by tools/fit_skin_model.py's cross-validated "
                            "grid (8, 12, 20; 12 scored the same): 35 % of the 1996 filter's "
                            "pratheepan misses were texture failures at skin boundaries")),
 )
@@ -364,7 +364,7 @@ FITTED_SKIN = SkinConfig(
 # readable``: ITA is meaningless for grey-cast, red-cast or inked skin, which otherwise sets the
 # ratio). Dev, cross-validated: pratheepan F1 59.0 (fitted 55.6), abdomen 89.8 (90.9), worst /
 # best ITA bin 0.84 on readable-tone pixels and 0.74 on all pixels (fitted 0.81).
-_STRICT_RULE = ("issue 8, chosen on dev by tools/fit_skin_model.py --tone-pixels readable: the "
+_STRICT_RULE = ("chosen on dev by tools/fit_skin_model.py --tone-pixels readable: the "
                 "best cross-validated mean dev F1 whose worst skin-tone bin, over skin pixels "
                 "with a readable tone, keeps >= 0.8 of the best bin's recall")
 FITTED_STRICT_SKIN = dataclasses.replace(

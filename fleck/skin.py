@@ -1,4 +1,4 @@
-"""The Fleck-Forsyth colour/texture skin filter (spec section 1).
+"""The Fleck-Forsyth colour/texture skin filter (method step 1).
 
 ``skin_map(image, config)`` runs the filter on an image at its own resolution (SCALE = (H+W)/320);
 ``skin_filter(image, config)`` first shrinks the image to the configured working size, which is
@@ -9,7 +9,7 @@ noise term; median smoothing of Rg, By; texture = ``median(|I - median(I)|)``; h
 saturation = hypot(Rg, By); stage 1 = low texture AND inside one of two hue/saturation boxes;
 growth = pixels whose disk of radius 24 SCALE holds >= 1/8 stage-1 pixels; stage 2 = grown AND a
 lenient hue/saturation test; the image passes when >= 30 % of it is skin. With
-``colour_model='table'`` (the ``fitted`` configuration, issue 8) both colour tests are
+``colour_model='table'`` (the ``fitted`` configuration) both colour tests are
 thresholds on a fitted log-likelihood-ratio table instead (fleck.skin_model).
 
 Deviations, all recorded in ``fleck.config.SkinConfig``:
@@ -178,7 +178,7 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
     by = _median(by, scaled_radius(skin.chroma_median_radius, scale), skin, signed=True)
     difference = texture_difference(intensity, scale, skin)
     colour_maps = {}
-    if skin.colour_model == "table":  # issue 8: fitted colour test, same texture and growth
+    if skin.colour_model == "table":  # fitted colour test; same texture, growth
         from fleck.skin_model import load_table
 
         llr = load_table(skin.colour_table).lookup(rg, by, intensity)

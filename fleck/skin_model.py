@@ -1,4 +1,4 @@
-"""The fitted skin colour model (issue 8): a skin/non-skin log-likelihood-ratio table.
+"""The fitted skin colour model: a skin/non-skin log-likelihood-ratio table.
 
 The 1996 filter accepts a colour when its hue and saturation fall in two hand-set boxes. The
 fitted model replaces only that colour test: it looks the pixel's (Rg, By, I) up in a small

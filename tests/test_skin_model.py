@@ -1,4 +1,4 @@
-"""The fitted skin model (issue 8): shipped table, colour sanity, config wiring, dev accuracy."""
+"""The fitted skin model: shipped table, colour sanity, config wiring, dev accuracy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fit the skin colour table of the ``fitted`` configuration (issue 8) from the dev split.
+"""Fit the skin colour table of the ``fitted`` configuration from the dev split.
 
 Reproducible: the same data give the same table, byte for byte. Only the ``dev`` split of
 ``../shared/data`` is read (pratheepan, abdomen dev); the data never enter the repository.

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """
     parser = subparsers.add_parser(
         "skin", help="skin maps: a mask PNG per image and the skin fraction",
-        description="Run the skin filter (spec section 1) on each IMAGE, print its skin fraction "
+        description="Run the skin filter (method step 1) on each IMAGE, print its skin fraction "
                     "and write the skin map as a black/white PNG at the image's own size.")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     parser.add_argument("--out", type=Path, metavar="DIR",
