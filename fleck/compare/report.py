@@ -400,64 +400,6 @@ def _gallery(title: str, indices: list[int], ds: Dataset, thumbs: Thumbnailer, o
             f"<div class=gallery>{body}</div>")
 
 
-def render_where_html(sections: list[dict], *, note: str | None = None) -> str:
-    """where.html: "where the detectors look", one side-by-side figure per disagreement.
-
-    Parameters
-    ----------
-    sections : list of dict
-        ``{"title", "total", "items": [{"path", "label", "fleck", "cnn", "figure", "note"}]}``
-        (``figure`` relative to the report folder, or None); written by
-        :func:`fleck.saliency.gallery.write_where_page`.
-    note : str, optional
-        A page-wide note (e.g. why the gradient maps are missing).
-
-    Returns
-    -------
-    str
-        A self-contained HTML page linking back to ``index.html``.
-
-    Examples
-    --------
-    >>> page = render_where_html([{"title": "fleck yes, open_nsfw no", "total": 0,
-    ...                            "items": []}])
-    >>> "<h2>fleck yes, open_nsfw no: 0</h2><p>none</p>" in page
-    True
-    """
-    parts = []
-    for section in sections:
-        items = []
-        for item in section["items"]:
-            figure = (f'<a href="{_e(item["figure"])}"><img src="{_e(item["figure"])}" '
-                      f'alt="{_e(item["path"])}"></a>' if item.get("figure") else "")
-            caption = (f"<b>{_e(item['path'])}</b>: label {_e(item['label'])}, fleck "
-                       f"{_e(item['fleck'])}, {_e(item['cnn'])}"
-                       + (f'<br><span class=note>{_e(item["note"])}</span>'
-                          if item.get("note") else ""))
-            items.append(f"<figure class=wide>{figure}<figcaption>{caption}</figcaption>"
-                         "</figure>")
-        shown = (f" (first {len(section['items'])} shown)"
-                 if section["total"] > len(section["items"]) else "")
-        parts.append(f"<h2>{_e(section['title'])}: {section['total']}{_e(shown)}</h2>"
-                     + ("".join(items) or "<p>none</p>"))
-    warning = f'<p class=note>{_e(note)}</p>' if note else ""
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>fleck compare: where the detectors look</title><style>{_CSS}
-figure.wide{{width:auto;max-width:100%;margin:.6em 0}}
-figure.wide img{{max-width:100%;max-height:none}}
-</style></head><body>
-<h1>Where the detectors look</h1>
-<p><a href="index.html">Back to the comparison</a>. Each figure: the image; fleck's explained
-overlay (skin, segments, the deciding group); the CNN's deconvnet map (pixels whose change moves
-its score, rectified backward pass), its Grad-CAM map (the regions its last feature map uses)
-and its occlusion map (score drop when a grey window covers the pixel; red lowers the score,
-blue raises it).</p>{warning}
-{''.join(parts)}
-</body></html>
-"""
-
-
 def render_html(report: dict, ds: Dataset, outdir: str, settings: CompareSettings, *,
                 overlays: bool = True, default_config: str = "fleck1996",
                 thumbs: Thumbnailer | None = None, where_page: str | None = None) -> str:

@@ -13,7 +13,10 @@ import hashlib
 import os
 from typing import Any
 
-__all__ = ["write_where_page", "WHERE_FILE"]
+from fleck.compare.report import _CSS as REPORT_CSS
+from fleck.compare.report import _e as escape
+
+__all__ = ["write_where_page", "render_where_html", "WHERE_FILE"]
 
 WHERE_FILE = "where.html"
 PEERS = ("open_nsfw", "nudenet")
@@ -35,7 +38,6 @@ def write_where_page(ds: Any, indices: dict, outdir: str, *, per_list: int = 6,
     per_list : int
         Images explained per disagreement list.
     """
-    from fleck.compare.report import render_where_html
     from fleck.loading import load_image
     from fleck.saliency import explain_all, saliency_available
     from fleck.saliency.figure import save_side_by_side
@@ -81,3 +83,61 @@ def write_where_page(ds: Any, indices: dict, outdir: str, *, per_list: int = 6,
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)
     return path
+
+
+def render_where_html(sections: list[dict], *, note: str | None = None) -> str:
+    """where.html: "where the detectors look", one side-by-side figure per disagreement.
+
+    Parameters
+    ----------
+    sections : list of dict
+        ``{"title", "total", "items": [{"path", "label", "fleck", "cnn", "figure", "note"}]}``
+        (``figure`` relative to the report folder, or None); written by
+        :func:`fleck.saliency.gallery.write_where_page`.
+    note : str, optional
+        A page-wide note (e.g. why the gradient maps are missing).
+
+    Returns
+    -------
+    str
+        A self-contained HTML page linking back to ``index.html``.
+
+    Examples
+    --------
+    >>> page = render_where_html([{"title": "fleck yes, open_nsfw no", "total": 0,
+    ...                            "items": []}])
+    >>> "<h2>fleck yes, open_nsfw no: 0</h2><p>none</p>" in page
+    True
+    """
+    parts = []
+    for section in sections:
+        items = []
+        for item in section["items"]:
+            figure = (f'<a href="{escape(item["figure"])}"><img src="{escape(item["figure"])}" '
+                      f'alt="{escape(item["path"])}"></a>' if item.get("figure") else "")
+            caption = (f"<b>{escape(item['path'])}</b>: label {escape(item['label'])}, fleck "
+                       f"{escape(item['fleck'])}, {escape(item['cnn'])}"
+                       + (f'<br><span class=note>{escape(item["note"])}</span>'
+                          if item.get("note") else ""))
+            items.append(f"<figure class=wide>{figure}<figcaption>{caption}</figcaption>"
+                         "</figure>")
+        shown = (f" (first {len(section['items'])} shown)"
+                 if section["total"] > len(section["items"]) else "")
+        parts.append(f"<h2>{escape(section['title'])}: {section['total']}{escape(shown)}</h2>"
+                     + ("".join(items) or "<p>none</p>"))
+    warning = f'<p class=note>{escape(note)}</p>' if note else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>fleck compare: where the detectors look</title><style>{REPORT_CSS}
+figure.wide{{width:auto;max-width:100%;margin:.6em 0}}
+figure.wide img{{max-width:100%;max-height:none}}
+</style></head><body>
+<h1>Where the detectors look</h1>
+<p><a href="index.html">Back to the comparison</a>. Each figure: the image; fleck's explained
+overlay (skin, segments, the deciding group); the CNN's deconvnet map (pixels whose change moves
+its score, rectified backward pass), its Grad-CAM map (the regions its last feature map uses)
+and its occlusion map (score drop when a grey window covers the pixel; red lowers the score,
+blue raises it).</p>{warning}
+{''.join(parts)}
+</body></html>
+"""
