@@ -1,6 +1,6 @@
 """Occlusion-map speed: 512 x 512 generated figure, window 64, stride 8, model fleck.
 
-Target (issue): under 30 s on 2 cores. Timings on a shared machine move with its load, so the
+Target: under 30 s on 2 cores. Timings on a shared machine move with its load, so the
 script also measures, in the same run, the reference cost of one fleck score on the same image
 and reports each occlusion run as a ratio to ``positions x reference`` (1.0 = no overhead at
 all on one core; 0.5 = perfect use of two cores).
@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-TARGET_SECONDS = 30.0  # issue: 512 x 512, window 64, stride 8, fleck, 2 cores
+TARGET_SECONDS = 30.0  # target: 512 x 512, window 64, stride 8, fleck, 2 cores
 
 
 def generated_figure(size: int = 512, seed: int = 3) -> np.ndarray:

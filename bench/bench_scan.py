@@ -9,7 +9,7 @@ controls: fleck.synth) in a temporary folder, then measures, in this one run:
 * extras  - jobs=2 with an fsync after every record, and other chunk sizes (``--extras``).
 
 Each measurement is repeated (``--repeat``, default 2) and the fastest kept, because other
-processes on the machine add noise. Targets (from the issue): jobs=2 at least 1.7x jobs=1, and
+processes on the machine add noise. Targets: jobs=2 at least 1.7x jobs=1, and
 jobs=1 within 1.3x of the single-image detector's own time.
 
     python bench/bench_scan.py [--n 1000] [--repeat 2] [--extras] [--keep DIR]

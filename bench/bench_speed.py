@@ -4,7 +4,7 @@ Single thread (cv2.setNumThreads(1)), median over repeated runs. Images are gene
 committed): synthetic figures and controls from ``fleck.synth``, with camera-like noise so their
 JPEGs cost what a photo costs to decode, at 640x480 and 3000x2000.
 
-Targets (issues 3 and 4):
+Targets:
 * skin filter end to end (decode + filter) at the default working size <= 3x a bare 640x480 decode;
 * a 3000x2000 JPEG end to end (skin) costs less than its own bare full-size decode;
 * the whole detector (``fleck.detect`` on the JPEG bytes) <= 4x a bare 640x480 decode;

@@ -68,7 +68,7 @@ OUT = REPO / "bench" / "out"
 
 ROUTES = ("array", "bytes", "file", "pil")
 CHANGES = ("jpeg_q85", "mirror", "crop_2pct", "rescale_90")
-# The array route is also a "benign change" in the sense of the issue that motivated this
+# The array route is also a "benign change" in the sense of this bench
 # bench: a user who decodes the file first must get the same answer.
 BENIGN = ("array",) + CHANGES
 SPLIT_SETS = {

@@ -279,10 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--fairness", type=float, default=0.8,
                         help="worst ITA-bin recall / best (cross-validated), required of the "
-                             "chosen thresholds (the issue's target)")
+                             "chosen thresholds (the fairness target)")
     parser.add_argument("--tone-pixels", choices=("all", "readable"), default="all",
                         help="skin pixels the fairness ratio is measured on: all (each by its "
-                             "own ITA, as the issue's target and bench/skin_accuracy.py's first "
+                             "own ITA, as the fairness target and bench/skin_accuracy.py's first "
                              "table) or readable (only colours with a readable tone: C*ab >= 5, "
                              "hue 20-90 deg; the bench's second table)")
     parser.add_argument("--plot", type=Path, help="also draw the accepted region to this file")
