@@ -68,8 +68,8 @@ OUT = REPO / "bench" / "out"
 
 ROUTES = ("array", "bytes", "file", "pil")
 CHANGES = ("jpeg_q85", "mirror", "crop_2pct", "rescale_90")
-# The array route is also a "benign change" in the sense of this bench
-# bench: a user who decodes the file first must get the same answer.
+# The array route also counts as a benign change: a user who decodes the file first must get
+# the same answer.
 BENIGN = ("array",) + CHANGES
 SPLIT_SETS = {
     "dev": ("pratheepan", "parsing_people/lip_hpa", "abdomen", "controls/pypi_bundled",
