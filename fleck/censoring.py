@@ -32,6 +32,7 @@ which nothing is to be covered is copied unchanged. It never writes over its inp
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import math
@@ -52,8 +53,8 @@ if TYPE_CHECKING:
     from fleck.detector import Detection, Detector
     from fleck.loading import Source
 
-__all__ = ["censor", "obscure", "cover", "censor_file", "default_margin", "CensorStyle",
-           "CENSOR", "MODES", "COVER_WHAT", "Censored"]
+__all__ = ["censor", "obscure", "cover", "censor_file", "censor_bytes", "default_margin",
+           "CensorStyle", "CENSOR", "MODES", "COVER_WHAT", "Censored"]
 
 MODES = ("blur", "pixelate", "fill", "box")
 
@@ -379,31 +380,93 @@ def censor_file(source: str | os.PathLike, output: str | os.PathLike, *,
     ValueError
         If ``output`` is in ``source``'s folder.
     """
-    from fleck.detector import Detector
-    from fleck.loading import load
-
     source, output = os.fspath(source), os.fspath(output)
-    detector = detector or Detector()
     if _same_folder(os.path.dirname(output) or ".", os.path.dirname(source) or "."):
         raise ValueError(f"{output}: refusing to write beside the input {source}; choose "
                          "another output folder")
     _check_output(source, output, overwrite)
+    done, encoded = _censor_encoded(source, source, detector=detector, mode=mode, what=what,
+                                    margin=margin, only_flagged=only_flagged, style=style)
+    if only_flagged and not done.detection.decision:
+        return done
+    if encoded is None:  # nothing to cover: an unchanged copy
+        _atomic(output, lambda temporary: shutil.copyfile(source, temporary))
+    else:
+        _atomic(output, lambda temporary: Path(temporary).write_bytes(encoded))
+    return dataclasses.replace(done, output=output)
+
+
+def censor_bytes(data: bytes, *, detector: Detector | None = None, mode: str = "blur",
+                 what: str = "groups", margin: float | None = None,
+                 only_flagged: bool = False, name: str = "<bytes>",
+                 style: CensorStyle = CENSOR) -> tuple[Censored, bytes]:
+    """:func:`censor_file` in memory: the censored copy of an encoded image, encoded the same way.
+
+    Parameters
+    ----------
+    data : bytes
+        An encoded image (JPEG, PNG, ...).
+    detector : fleck.Detector, optional
+        Default: the 1996 configuration.
+    mode, what, margin, only_flagged, style
+        As in :func:`censor_file`.
+    name : str
+        What error messages call the image.
+
+    Returns
+    -------
+    (Censored, bytes)
+        What was done (``output`` is None) and the censored copy, in ``data``'s format, size
+        and displayed orientation; ``data`` itself when nothing was covered (or, with
+        ``only_flagged``, the image is not flagged).
+
+    Raises
+    ------
+    fleck.ImageError
+        If the image cannot be read, or written back in its format.
+
+    Examples
+    --------
+    >>> import io, numpy as np
+    >>> from PIL import Image
+    >>> buffer = io.BytesIO()
+    >>> Image.fromarray(np.full((60, 80, 3), (176, 112, 80), np.uint8)).save(buffer, "PNG")
+    >>> done, png = censor_bytes(buffer.getvalue(), what="skin", mode="fill")
+    >>> done.fraction, Image.open(io.BytesIO(png)).format
+    (1.0, 'PNG')
+    """
+    done, encoded = _censor_encoded(io.BytesIO(data), name, detector=detector, mode=mode,
+                                    what=what, margin=margin, only_flagged=only_flagged,
+                                    style=style, data=bytes(data))
+    return done, data if encoded is None else encoded
+
+
+def _censor_encoded(source, label: str, *, detector, mode: str, what: str, margin, only_flagged,
+                    style: CensorStyle, data: bytes | None = None) -> tuple[Censored, bytes | None]:
+    """Detect and censor ``source`` (a path, or ``data``'s bytes behind a BytesIO); the encoded
+    copy, None when nothing is to change."""
+    from fleck.detector import Detector
+    from fleck.loading import load
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    detector = detector or Detector()
     config = detector.config
     # Decoded once, at full size, as fleck detect decodes it: the same detection, the same
     # messages for a bad file.
-    loaded = load(source, max_pixels=config.max_pixels, min_size=config.min_size)
-    detection = detector.detect(loaded.rgb, name=source)
+    loaded = load(source if data is None else data, max_pixels=config.max_pixels,
+                  min_size=config.min_size, name=label if data is not None else None)
+    detection = detector.detect(loaded.rgb, name=label)
     shape = loaded.shape
     margin = default_margin(shape, style) if margin is None else float(margin)
     if only_flagged and not detection.decision:
-        return Censored(detection, None, what, margin, 0.0)
+        return Censored(detection, None, what, margin, 0.0), None
     mask, used = cover(detection, what, shape, margin=margin, config=config, style=style)
     if not mask.any():
-        _atomic(output, lambda temporary: shutil.copyfile(source, temporary))
-        return Censored(detection, output, used, margin, 0.0)
+        return Censored(detection, None, used, margin, 0.0), None
     rgb = obscure(loaded.rgb, mask, mode, style=style)
-    _write_like(source, output, rgb, mask)
-    return Censored(detection, output, used, margin, float(mask.mean()))
+    encoded = _encode_like(source, label, rgb, mask)
+    return Censored(detection, None, used, margin, float(mask.mean())), encoded
 
 
 def _atomic(output: str, write) -> None:
@@ -433,8 +496,9 @@ def _check_output(source: str, output: str, overwrite: bool) -> None:
         raise FileExistsError(errno.EEXIST, f"output {output} exists (use --overwrite)", output)
 
 
-def _write_like(source: str, output: str, rgb: np.ndarray, censored: np.ndarray) -> None:
-    """Write ``rgb`` to ``output`` in ``source``'s format, mode family and colour profile."""
+def _encode_like(source, label: str, rgb: np.ndarray, censored: np.ndarray) -> bytes:
+    """``rgb`` encoded in ``source``'s format, mode family and colour profile (``source``: a
+    path or a file object, called ``label`` in messages)."""
     from PIL import Image, ImageOps, JpegImagePlugin
 
     try:
@@ -457,11 +521,11 @@ def _write_like(source: str, output: str, rgb: np.ndarray, censored: np.ndarray)
                 upright = ImageOps.exif_transpose(original)
                 with_alpha = np.asarray(upright.convert("LA" if grey else "RGBA"))
     except (OSError, ValueError, SyntaxError) as err:
-        raise ImageError(source, f"cannot read it back to write a censored copy ({err})") from None
+        raise ImageError(label, f"cannot read it back to write a censored copy ({err})") from None
     pixels = rgb[..., :1] if grey else rgb
     if with_alpha is not None:
         if with_alpha.shape[:2] != rgb.shape[:2]:
-            raise ImageError(source, "alpha channel and image differ in size; not written")
+            raise ImageError(label, "alpha channel and image differ in size; not written")
         merged = with_alpha.copy()
         merged[censored, :-1] = pixels[censored]
         merged[censored, -1] = 255  # a censor is never see-through
@@ -490,5 +554,5 @@ def _write_like(source: str, output: str, rgb: np.ndarray, censored: np.ndarray)
     try:
         picture.save(encoded, format=fmt, **options)
     except (KeyError, ValueError, OSError) as err:
-        raise ImageError(source, f"cannot write a censored {fmt} file ({err})") from None
-    _atomic(output, lambda temporary: Path(temporary).write_bytes(encoded.getbuffer()))
+        raise ImageError(label, f"cannot write a censored {fmt} file ({err})") from None
+    return encoded.getvalue()
