@@ -1,4 +1,4 @@
-"""The ``fleck`` command line: ``fleck skin|detect|scan|compare|occlude|censor|explain ...``.
+"""The ``fleck`` command line: ``fleck skin|detect|scan|compare|occlude|censor|explain|serve ...``.
 
 Exit status (all sub-commands): 0 success; 1 some inputs failed (each named on stderr, one line
 per file, without a traceback); 2 usage error (bad arguments, a path that does not exist, no
@@ -17,7 +17,7 @@ from fleck.errors import ImageError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Each name is a module fleck/commands/<name>.py with register(subparsers).
-COMMANDS = ("skin", "detect", "occlude", "compare", "scan", "censor", "explain")
+COMMANDS = ("skin", "detect", "occlude", "compare", "scan", "censor", "explain", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
