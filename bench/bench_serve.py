@@ -9,9 +9,13 @@ subprocess on a free port of 127.0.0.1 (fleck.serve.testing.ServerProcess), and 
 this one run:
 
 * **throughput against fleck scan**, interleaved ``--rounds`` times: ``fleck.scan.scan`` on the
-  folder with ``jobs=N`` (after a warm-up scan; its own images/s), then ``--requests`` POSTs of
-  the same files to ``/v1/detect`` at concurrency 8. Target: the server's requests/s >= 80 % of
-  scan's images/s (median of the rounds' ratios).
+  folder with ``jobs=N`` (after a warm-up scan; its own images/s), then each of the same files
+  POSTed once to ``/v1/detect`` at concurrency 8. Target: the server's requests/s >= 80 % of
+  scan's images/s (median of the rounds' ratios). On a machine other jobs share, wall-clock
+  ratios move with their load, so the CPU time each image costs is measured too (scan: its
+  process and its workers, read back from the fork server that reaps them; serve: the server
+  process, its workers and the client): with every core busy, throughput is cores / CPU per
+  image, so the ratio of the CPU costs predicts the idle machine's throughput ratio.
 * **latency** at concurrency 1, 8 and 32: requests/s and p50 / p95 / p99 of the time from
   sending a request to reading its whole answer. Target: p99 <= 10x p50.
 * **hostile load**: the same with one request in ten hostile (fleck.serve.testing.hostile_bodies:
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -82,6 +87,35 @@ def server_rss(server: ServerProcess) -> tuple[int, int]:
     pids = (server.ready() or {}).get("pids", [])
     main = rss_kib(server.pid)
     return main, main + sum(rss_kib(pid) for pid in pids)
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU of a process (``children``: of its reaped children instead)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    first = 13 if children else 11  # cutime, cstime / utime, stime (0-based after the name)
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def scan_cpu() -> float:
+    """CPU so far of this process and of the scan workers its fork server has reaped."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    workers = (cpu_seconds(server, children=True) + cpu_seconds(server)) if server else 0.0
+    return own_cpu() + workers
+
+
+def serve_cpu(server: ServerProcess, pids: list[int]) -> tuple[float, float, float]:
+    """CPU so far of (the server process, its workers, this process: the client)."""
+    return cpu_seconds(server.pid), sum(cpu_seconds(pid) for pid in pids), own_cpu()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -183,25 +217,45 @@ def main() -> int:
             warm_rss = server_rss(server)
 
             print(f"{len(paths)} synthetic 640x480 JPEGs; server and scan with {workers} "
-                  f"workers; {args.requests} requests per load run\n")
+                  f"workers; {args.requests} requests per latency run\n")
             print("| round | load (1/5/15 min) | fleck scan images/s | serve c=8 requests/s "
-                  "| serve / scan |")
-            print("|---|---|---|---|---|")
-            ratios = []
+                  "| serve / scan | scan CPU ms/image | serve CPU ms/request: server + "
+                  "workers + client |")
+            print("|---|---|---|---|---|---|---|")
+            ratios, scan_costs, serve_costs = [], [], []
             for round_ in range(1, args.rounds + 1):
                 before_load = load()
+                cpu_before = scan_cpu()
                 summary = scan([folder], out, jobs=workers, quiet=True, overwrite=True)
+                scan_cost = (scan_cpu() - cpu_before) / summary.images
                 assert summary.failed == 0, summary
-                run = asyncio.run(load_run(url, plan(images, args.requests, None), 8,
+                cpu_before = serve_cpu(server, before["pids"])
+                run = asyncio.run(load_run(url, plan(images, len(images), None), 8,
                                            args.deadline))
+                serve_cost = [(b - a) / run["sent"] for a, b in
+                              zip(cpu_before, serve_cpu(server, before["pids"]), strict=True)]
                 ratio = run["rps"] / summary.images_per_second
                 ratios.append(ratio)
+                scan_costs.append(scan_cost)
+                serve_costs.append(serve_cost)
                 print(f"| {round_} | {before_load} | {summary.images_per_second:.1f} | "
-                      f"{run['rps']:.1f} | {100 * ratio:.0f} % |")
+                      f"{run['rps']:.1f} | {100 * ratio:.0f} % | {1e3 * scan_cost:.1f} | "
+                      f"{1e3 * sum(serve_cost):.1f} = "
+                      f"{' + '.join(f'{1e3 * c:.1f}' for c in serve_cost)} |")
             median = statistics.median(ratios)
+            scan_cost = statistics.median(scan_costs)
+            parts = [statistics.median(c[i] for c in serve_costs) for i in range(3)]
+            predicted = scan_cost / sum(parts)
             print(f"\nserve at concurrency 8 / fleck scan, median of {len(ratios)} rounds: "
                   f"**{100 * median:.0f} %** (target >= 80 %: "
-                  f"{'met' if median >= 0.8 else 'NOT met'})\n")
+                  f"{'met' if median >= 0.8 else 'NOT met'}).\n")
+            print(f"CPU per image: fleck scan {1e3 * scan_cost:.1f} ms; fleck serve "
+                  f"{1e3 * sum(parts):.1f} ms (server process {1e3 * parts[0]:.1f}, workers "
+                  f"{1e3 * parts[1]:.1f}, httpx client {1e3 * parts[2]:.1f}). With every core "
+                  f"busy (an idle machine), that predicts serve / scan = "
+                  f"**{100 * predicted:.0f} %** with the client on the same cores, "
+                  f"{100 * scan_cost / (parts[0] + parts[1]):.0f} % with the client "
+                  f"elsewhere.\n")
 
             rows = []
             for label, mixed in (("clean", None), ("10 % hostile", hostile)):

@@ -162,7 +162,7 @@ DOCUMENTED = ("fleck.scan", "fleck.loading", "fleck.parallel", "fleck.synth", "f
               "fleck.compare", "fleck.cnn", "fleck.scorers", "fleck.overlay", "fleck.skin_model",
               "fleck.evaldata", "fleck.colour", "fleck.commands", "fleck.cli", "fleck.errors",
               "fleck.skin_rules", "fleck.regions", "fleck.verdict", "fleck.censoring",
-              "fleck.video", "fleck.batch", "fleck.estimator")
+              "fleck.video", "fleck.batch", "fleck.estimator", "fleck.serve")
 # Examples that point to another object's doctest instead of repeating it.
 EXAMPLE_ELSEWHERE = {"fleck.scan.worker.scan_chunk", "fleck.compare.report.render_html",
                      "fleck.scan.local.keep_pool"}

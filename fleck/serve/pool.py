@@ -1,7 +1,7 @@
 """The worker processes of ``fleck serve``, driven from the server's event loop.
 
 Why not :class:`fleck.parallel.WorkerPool` (the pool ``fleck scan`` uses)? It wraps
-:class:`concurrent.futures.ProcessPoolExecutor`, which cannot stop the one task that overran
+``concurrent.futures.ProcessPoolExecutor``, which cannot stop the one task that overran
 its time: the only way to stop a running task is to terminate the whole pool, and a pool whose
 worker died fails *every* task in flight (``BrokenProcessPool``). A server must answer a slow
 image with 504 and a crashed worker with one 500, and go on serving the other requests. So each
