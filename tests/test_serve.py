@@ -275,6 +275,19 @@ def test_body_over_max_bytes_is_refused_before_it_is_read(server):
                           headers={"Content-Type": "image/jpeg"}, timeout=60)
     assert streamed.status_code == 413 and streamed.json()["kind"] == "body_too_large"
 
+    # Refused bodies are read and thrown away, so that clients still sending them read the
+    # answer rather than a reset connection: many at once, too large or refused for a bad
+    # parameter before they were read.
+    async def concurrent() -> list:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            return await asyncio.gather(*(
+                client.post("/v1/detect", content=b"\0" * size, params=params,
+                            headers={"Content-Type": "image/jpeg"})
+                for size, params in [(3 * MAX_BYTES, {}), (MAX_BYTES, {"nope": "1"})] * 8))
+
+    statuses = [answer.status_code for answer in asyncio.run(concurrent())]
+    assert statuses == [413, 400] * 8
+
 
 def test_bad_parameters_and_unknown_routes(server, images):
     data = images["control"].read_bytes()

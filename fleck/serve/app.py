@@ -62,6 +62,10 @@ _RAW_TYPES = ("application/octet-stream",)
 # client (which may still be sending it) reads the 413 instead of a reset connection.
 _DRAIN_BYTES = 64 * 2**20
 _DRAIN_SECONDS = 5.0
+# Request bodies held in memory at once, across requests (or 4x --max-bytes if larger).
+_BUFFER_BYTES = 256 * 2**20
+# Where a request's scope records what became of its body, and how many bytes it holds.
+_BODY, _HELD = "fleck.body", "fleck.held"
 _NAME_LENGTH = 255
 
 
@@ -154,7 +158,23 @@ def _check_query(request: Request, endpoint: str) -> str | None:
     return config
 
 
-async def _read_body(request: Request, max_bytes: int) -> bytes:
+class _Budget:
+    """Bytes of request bodies held in memory at once, across requests: a request that would
+    pass ``limit`` gets 503 (retry later) instead of the server running out of memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.held = limit, 0
+
+    def take(self, request: Request, size: int) -> None:
+        others = self.held - request.scope.get(_HELD, 0)
+        if self.held + size > self.limit and others > 0:
+            raise ApiError(503, "busy", "too many request bodies are being held; retry",
+                           {"Retry-After": "1"})
+        self.held += size
+        request.scope[_HELD] = request.scope.get(_HELD, 0) + size
+
+
+async def _read_body(request: Request, max_bytes: int, budget: _Budget) -> bytes:
     """The request's body, refused with 413 as soon as it is known to exceed ``max_bytes``:
     from ``Content-Length`` before reading anything, else while reading (chunked bodies)."""
     declared = request.headers.get("content-length")
@@ -164,63 +184,85 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
         except ValueError:
             raise ApiError(400, "bad_request", f"bad Content-Length {declared!r}") from None
         if length > max_bytes:
-            if length <= _DRAIN_BYTES:
-                await _drain(request, 0)
+            if length > _DRAIN_BYTES:
+                request.scope[_BODY] = "refused"  # not worth reading: the connection closes
             raise _too_large(max_bytes, f"Content-Length is {length} bytes")
+        budget.take(request, length)
     chunks, total = [], 0
     try:
         async for chunk in request.stream():
             total += len(chunk)
             if total > max_bytes:
-                await _drain(request, total)
                 raise _too_large(max_bytes, f"more than {max_bytes} bytes were sent")
+            if declared is None:
+                budget.take(request, len(chunk))
             chunks.append(chunk)
     except ClientDisconnect:
+        request.scope[_BODY] = "gone"
         raise ApiError(400, "client_disconnected", "the client closed the connection while "
                        "sending the body") from None
+    request.scope[_BODY] = "read"
     return b"".join(chunks)
 
 
 def _too_large(max_bytes: int, what: str) -> ApiError:
     return ApiError(413, "body_too_large", f"request body too large: {what}; this server "
-                    f"accepts at most {max_bytes} bytes (--max-bytes)", {"Connection": "close"})
+                    f"accepts at most {max_bytes} bytes (--max-bytes)")
 
 
-async def _drain(request: Request, received: int) -> None:
-    """Read and discard the rest of a refused body (bounded in bytes and time), so that the
-    client reads the error instead of a reset connection; not when it waits for
-    ``100 Continue`` before sending the body (curl does, for large bodies): then it sends none.
-    """
-    if request.headers.get("expect", "").lower() == "100-continue":
+async def _drain(request: Request) -> None:
+    """Read and discard what is left of the body of a request answered with an error, so that
+    the client, which may still be sending it, reads the answer instead of a reset connection.
+    At most ``_DRAIN_BYTES`` for ``_DRAIN_SECONDS``: past that the connection is closed after
+    the answer (:func:`_closing`). Not when the client waits for ``100 Continue`` before
+    sending the body (curl does, for large bodies): then it sends nothing."""
+    if request.scope.get(_BODY):
         return
+    if request.headers.get("expect", "").lower() == "100-continue":
+        request.scope[_BODY] = "not sent"
+        return
+    if request.headers.get("content-length", "0") == "0" and \
+            "chunked" not in request.headers.get("transfer-encoding", "").lower():
+        return
+    request.scope[_BODY] = "partly drained"  # until the end is seen
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _DRAIN_SECONDS
-    with contextlib.suppress(ClientDisconnect, asyncio.TimeoutError, RuntimeError):
+    received = 0
+    with contextlib.suppress(ClientDisconnect, asyncio.TimeoutError, RuntimeError,
+                             StopAsyncIteration):
         stream = request.stream().__aiter__()
         while received < _DRAIN_BYTES:
             chunk = await asyncio.wait_for(stream.__anext__(), deadline - loop.time())
             received += len(chunk)
             if not chunk:
+                request.scope[_BODY] = "drained"
                 break
+
+
+def _closing(request: Request, response: Response) -> Response:
+    """Close the connection after ``response`` unless the request's body was read to its end:
+    the server then reads no more of it."""
+    if request.scope.get(_BODY) not in (None, "read", "drained"):
+        response.headers["Connection"] = "close"
+    return response
 
 
 def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def _images(request: Request, settings: ServeSettings, *,
+async def _images(request: Request, settings: ServeSettings, budget: _Budget, *,
                   single: bool) -> tuple[list[tuple[str | None, bytes]], bool]:
     """The images a request carries, as (client's file name or None, bytes), and whether it was
     a multipart request."""
     media = _media_type(request)
     multipart = media == "multipart/form-data"
     if not (multipart or not media or media.startswith("image/") or media in _RAW_TYPES):
-        await _drain(request, 0)
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type {media!r} is not accepted: send the image's bytes as the "
                        "body (Content-Type image/* or application/octet-stream) or as 'file' "
                        "parts of multipart/form-data")
-    body = await _read_body(request, settings.max_bytes)
+    body = await _read_body(request, settings.max_bytes, budget)
     if not multipart:
         if not body:
             raise ApiError(400, "empty_body", "the request has no body: send the image's bytes")
@@ -301,6 +343,7 @@ def create_app(settings: ServeSettings | None = None, *,
     options = WorkerOptions(config=settings.config, max_pixels=settings.max_pixels,
                             thresholds=thresholds)
     metrics = Metrics()
+    budget = _Budget(max(_BUFFER_BYTES, 4 * settings.max_bytes))
     schema = json.dumps(openapi_schema(settings)).encode("utf-8")
 
     @contextlib.asynccontextmanager
@@ -332,7 +375,7 @@ def create_app(settings: ServeSettings | None = None, *,
         config = _check_query(request, "/v1/detect")
         options = {"config": config, "regions": _flag(request, "regions", True),
                    "skin_rle": _flag(request, "skin_rle", False)}
-        files, multipart = await _images(request, settings, single=False)
+        files, multipart = await _images(request, settings, budget, single=False)
 
         async def one(name: str | None, data: bytes) -> bytes:
             body, label = await run("detect", {"data": data, "name": name, **options}, started)
@@ -384,7 +427,7 @@ def create_app(settings: ServeSettings | None = None, *,
                                f"got {request.query_params['margin']!r}")
         task = {"config": config, "mode": mode, "what": what, "margin": margin,
                 "only_flagged": _flag(request, "only_flagged", False)}
-        files, _ = await _images(request, settings, single=True)
+        files, _ = await _images(request, settings, budget, single=True)
         name, data = files[0]
         image, media, done = await run("censor", {"data": data, "name": name, **task}, started)
         metrics.label(done["label"])
@@ -432,7 +475,8 @@ def create_app(settings: ServeSettings | None = None, *,
     async def api_error(request: Request, err: Exception) -> Response:
         assert isinstance(err, ApiError)
         metrics.error(err.kind)
-        return err.response()
+        await _drain(request)
+        return _closing(request, err.response())
 
     async def http_error(request: Request, err: Exception) -> Response:
         assert isinstance(err, HTTPException)
@@ -442,7 +486,9 @@ def create_app(settings: ServeSettings | None = None, *,
         reason = {404: f"no endpoint {request.url.path}",
                   405: f"{request.method} is not allowed on {request.url.path}"}.get(
                       err.status_code, str(err.detail))
-        return ApiError(err.status_code, kind, reason, dict(err.headers or {})).response()
+        await _drain(request)
+        return _closing(request, ApiError(err.status_code, kind, reason,
+                                          dict(err.headers or {})).response())
 
     async def server_error(request: Request, err: Exception) -> Response:
         log.exception("fleck serve: unexpected error on %s", request.url.path)
@@ -456,7 +502,8 @@ def create_app(settings: ServeSettings | None = None, *,
               Route("/v1/configs", configs, methods=["GET"]),
               Route("/openapi.json", openapi, methods=["GET"]),
               Route("/metrics", metrics_text, methods=["GET"])]
-    timed = Middleware(_Timed, metrics=metrics, paths={route.path for route in routes})
+    timed = Middleware(_Timed, metrics=metrics, paths={route.path for route in routes},
+                       budget=budget)
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[timed],
                     exception_handlers={ApiError: api_error, HTTPException: http_error,
                                         Exception: server_error})
@@ -466,10 +513,11 @@ def create_app(settings: ServeSettings | None = None, *,
 
 
 class _Timed:
-    """ASGI middleware: count every HTTP request by endpoint and status, and time it."""
+    """ASGI middleware: count every HTTP request by endpoint and status, and time it; give
+    back the body bytes it held to the budget when it ends."""
 
-    def __init__(self, app: Any, metrics: Metrics, paths: set[str]) -> None:
-        self.app, self.metrics, self.paths = app, metrics, paths
+    def __init__(self, app: Any, metrics: Metrics, paths: set[str], budget: _Budget) -> None:
+        self.app, self.metrics, self.paths, self.budget = app, metrics, paths, budget
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -487,6 +535,7 @@ class _Timed:
         try:
             await self.app(scope, receive, sending)
         finally:
+            self.budget.held -= scope.pop(_HELD, 0)
             path = scope.get("path", "")
             self.metrics.observe(path if path in self.paths else "other", status,
                                  time.perf_counter() - started)

@@ -44,8 +44,9 @@ _ERROR = {
         "kind": {"type": "string", "description": "machine-readable: not_an_image, "
                  "corrupt_image, unsupported_image, too_many_pixels, too_small, "
                  "body_too_large, empty_body, unsupported_media_type, bad_parameter, "
-                 "bad_multipart, no_file, too_many_files, timeout, worker_crashed, busy, "
-                 "unavailable, internal_error, not_found, method_not_allowed"},
+                 "bad_request, bad_multipart, no_file, too_many_files, timeout, "
+                 "worker_crashed, busy, unavailable, internal_error, not_found, "
+                 "method_not_allowed"},
         "error": {"type": "string", "description": "the reason, in one line"},
         "path": {"type": ["string", "null"], "description": "the file's name (multipart)"},
         "results": {"type": "array", "description": "multipart: every file's record"},
@@ -91,7 +92,8 @@ def _errors(*codes: int) -> dict:
                       "multipart/form-data",
                  422: "not an image, corrupt, too many pixels (decompression bomb), too small",
                  500: "a worker crashed (it is replaced) or an internal error",
-                 503: "too many requests waiting, or shutting down",
+                 503: "too many requests waiting or request bodies held, or shutting "
+                      "down",
                  504: "the image took longer than --timeout"}
     return {str(code): {"description": described[code],
                         "content": {"application/json": {
