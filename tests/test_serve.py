@@ -407,3 +407,20 @@ def test_serve_refuses_bad_options(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_body_budget_refuses_only_while_others_hold_bytes():
+    from fleck.serve.app import ApiError, _Budget
+
+    class FakeRequest:
+        def __init__(self):
+            self.scope = {}
+
+    budget, first, second = _Budget(100), FakeRequest(), FakeRequest()
+    budget.take(first, 80)
+    with pytest.raises(ApiError) as refused:
+        budget.take(second, 30)
+    assert refused.value.status == 503 and refused.value.kind == "busy"
+    assert budget.held == 80 and "fleck.held" not in second.scope
+    budget.take(first, 40)  # alone, a request may pass the cap (its own --max-bytes bounds it)
+    assert budget.held == 120
