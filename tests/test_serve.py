@@ -424,3 +424,22 @@ def test_the_body_budget_refuses_only_while_others_hold_bytes():
     assert budget.held == 80 and "fleck.held" not in second.scope
     budget.take(first, 40)  # alone, a request may pass the cap (its own --max-bytes bounds it)
     assert budget.held == 120
+
+
+def test_worker_options_apply_thresholds_and_the_pixel_limit_to_every_configuration(images):
+    from fleck.errors import ImageError
+    from fleck.serve.settings import ServeSettings
+    from fleck.serve.work import Tasks, WorkerOptions
+    from fleck.verdict import Thresholds
+
+    calibrated = Thresholds("fleck", unsafe=0.97, review=0.1, source="thresholds.json")
+    tasks = Tasks(WorkerOptions(config="kapur", thresholds=calibrated, max_pixels=10**6))
+    data = images["figure"].read_bytes()
+    for config in (None, "fitted"):
+        record = json.loads(tasks.detect(data, config=config)[0])
+        assert record["config"] == (config or "kapur")
+        assert (record["threshold"], record["review_threshold"]) == (0.97, 0.1)
+    with pytest.raises(ImageError, match="too large"):
+        Tasks(WorkerOptions(max_pixels=1000)).detect(data)
+    with pytest.raises(ValueError, match="no such file"):
+        ServeSettings(thresholds=str(images["figure"].parent / "missing.json"))

@@ -73,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     >>> args.func is run, args.host, args.port, args.max_bytes, args.timeout
     (True, '127.0.0.1', 8080, 2000000, 5.0)
     """
+    from fleck.commands._common import add_thresholds_option
     from fleck.serve.settings import DEFAULT_MAX_BYTES
 
     parser = subparsers.add_parser(
@@ -106,9 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="most 'file' parts in one multipart request (default 32)")
     parser.add_argument("--max-queue", type=_count, default=256, metavar="N",
                         help="most requests waiting for a worker; more get 503 (default 256)")
-    parser.add_argument("--thresholds", metavar="FILE",
-                        help="cut every score with the calibrated thresholds in FILE (the "
-                             "thresholds.json `fleck compare -o OUT` writes)")
+    add_thresholds_option(parser)
     parser.add_argument("--no-access-log", dest="access_log", action="store_false",
                         help="do not log a line per request")
     parser.add_argument("--log-level", default="info",
