@@ -188,6 +188,9 @@ def test_detect_multipart_files_each_get_a_record(server, images):
 
     none = httpx.post(server.url + "/v1/detect", files=[("photo", ("a.jpg", b"x"))])
     assert none.status_code == 400 and none.json()["kind"] == "no_file"
+    many = httpx.post(server.url + "/v1/detect",
+                      files=[("file", (f"{i}.jpg", b"x")) for i in range(33)])
+    assert many.status_code == 400 and many.json()["kind"] == "too_many_files"
 
 
 def test_censor_returns_the_censored_image_in_its_format(server, images):

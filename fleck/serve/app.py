@@ -289,7 +289,8 @@ async def _parse_multipart(request: Request, body: bytes,
     try:
         form = await parsed.form(max_files=max_files, max_fields=max_files)
     except HTTPException as err:  # malformed, or too many parts
-        raise ApiError(400, "bad_multipart", f"multipart body refused: {err.detail}") from None
+        kind = "too_many_files" if "too many" in str(err.detail).lower() else "bad_multipart"
+        raise ApiError(400, kind, f"multipart body refused: {err.detail}") from None
     except Exception as err:  # noqa: BLE001 - whatever the parser chokes on is the client's
         raise ApiError(400, "bad_multipart", f"multipart body refused: {err}") from None
     try:
