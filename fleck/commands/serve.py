@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        0 after a clean stop, 2 for a usage error or a missing ``serve`` extra.
+        0 after a clean stop, 2 for a usage error, a missing ``serve`` extra or an address that
+        cannot be listened on.
 
     Examples
     --------
@@ -149,5 +150,11 @@ def run(args: argparse.Namespace) -> int:
         serve(settings, log_level=args.log_level)
     except MissingExtra as err:
         print(f"fleck serve: error: {err}", file=sys.stderr)
+        return 2
+    except SystemExit as stop:  # uvicorn could not start (the port is taken...): logged above
+        if stop.code in (0, None):
+            return 0
+        print(f"fleck serve: error: the server could not start on {args.host}:{args.port}",
+              file=sys.stderr)
         return 2
     return 0

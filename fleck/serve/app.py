@@ -103,6 +103,10 @@ class ApiError(Exception):
         return _json(self.record(), self.status, self.headers)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _json(document: Any, status: int = 200, headers: dict | None = None) -> Response:
     body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     return Response(body, status, headers, media_type="application/json")
@@ -354,12 +358,18 @@ def create_app(settings: ServeSettings | None = None, *,
                                  max_queue=settings.max_queue)
         app.state.pool = pool
         await pool.start()
-        log.info("fleck serve %s: %d workers, configuration %s, max %d bytes per request, "
-                 "timeout %g s", __version__, pool.size, settings.config, settings.max_bytes,
-                 settings.timeout)
+        log.info("fleck serve %s: %s, configuration %s, max %d bytes per request, "
+                 "timeout %g s", __version__, _plural(pool.size, "worker"), settings.config,
+                 settings.max_bytes, settings.timeout)
+        async def announce() -> None:
+            if await pool.wait_ready():
+                log.info("fleck serve: %s ready", _plural(pool.size, "worker"))
+
+        announcing = asyncio.get_running_loop().create_task(announce())
         try:
             yield
         finally:
+            announcing.cancel()
             await pool.close()
 
     def remaining(started: float) -> float:
