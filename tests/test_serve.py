@@ -193,6 +193,22 @@ def test_detect_multipart_files_each_get_a_record(server, images):
     assert many.status_code == 400 and many.json()["kind"] == "too_many_files"
 
 
+def test_paths_and_urls_sent_by_a_client_are_never_opened(server, images):
+    # A body naming an image on the server's disk, or a URL the server could fetch, is just
+    # bytes that are not an image.
+    for body in (str(images["figure"]), images["figure"].as_uri(), server.url + "/healthz"):
+        answer = post(server, "/v1/detect", body.encode())
+        assert answer.status_code == 422 and answer.json()["kind"] == "not_an_image", body
+    # A multipart file named after the figure on disk: its record is of the bytes sent (the
+    # control image), under that name.
+    control = post(server, "/v1/detect", images["control"].read_bytes()).json()
+    answer = httpx.post(server.url + "/v1/detect", timeout=60, files=[
+        ("file", (str(images["figure"]), images["control"].read_bytes(), "image/jpeg"))])
+    record = answer.json()["results"][0]
+    assert record["path"] == str(images["figure"])
+    assert (record["score"], record["decision"]) == (control["score"], False)
+
+
 def test_censor_returns_the_censored_image_in_its_format(server, images):
     for key, media in (("figure", "image/jpeg"), ("figure_png", "image/png")):
         data = images[key].read_bytes()
@@ -329,6 +345,36 @@ def test_concurrent_requests_all_answered_alike(server, images):
     assert scores[0] != scores[1]
 
 
+def test_mixed_hostile_load_every_request_answered_no_worker_lost(server, images):
+    before = server.ready()
+    clean = [images["figure"].read_bytes(), images["control"].read_bytes()]
+    hostile = list(hostile_bodies(clean[0], MAX_BYTES).values())
+    # Every hostile body, twice, among clean requests; 8 clients at a time.
+    plan = [("image/jpeg", clean[i % 2], 200, None) for i in range(2 * len(hostile))]
+    for i, body in enumerate(hostile * 2):
+        plan.insert(3 * i + 1, body)
+
+    async def run() -> list:
+        limits = httpx.Limits(max_connections=8)
+        async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
+            return await asyncio.gather(*(
+                client.post("/v1/detect", content=body, params={"regions": "false"},
+                            headers={"Content-Type": media})
+                for media, body, _, _ in plan))
+
+    answers = asyncio.run(run())  # a reset connection would raise here
+    assert [a.status_code for a in answers] == [status for _, _, status, _ in plan]
+    for answer, (_, _, status, kind) in zip(answers, plan, strict=True):
+        if status != 200:
+            assert answer.json()["kind"] == kind, answer.text
+    assert [a.json()["decision"] for a in answers if a.status_code == 200] == \
+        [True, False] * len(hostile)
+    after = server.ready()
+    assert after["pids"] == before["pids"]
+    assert (after["crashes"], after["restarts"], after["timeouts"]) == \
+        (before["crashes"], before["restarts"], before["timeouts"])
+
+
 def test_a_worker_killed_mid_request_costs_one_500_and_is_replaced(server, images):
     before = server.ready()
 
@@ -388,6 +434,7 @@ def test_timeout_gives_504_a_full_queue_503_and_the_worker_is_replaced(tmp_path,
         assert waiting.status_code in (200, 504)  # its deadline may pass while it waits
         after = wait_replaced(server, set(before["pids"]))
         assert after["timeouts"] >= 1 and after["crashes"] == 0 and after["workers"] == 1
+        assert all(_gone(pid) for pid in before["pids"]), "the timed-out worker lingers"
         assert post(server, "/v1/detect", images["control"].read_bytes()).status_code == 200
         assert "stopping worker" in server.output()
 
@@ -410,6 +457,29 @@ def test_serve_refuses_bad_options(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_before_its_lifespan_runs_the_app_is_not_ready_and_answers_503(images):
+    from fleck.serve.app import create_app
+    from fleck.serve.settings import ServeSettings
+
+    app = create_app(ServeSettings(workers=1))
+
+    async def run() -> list:
+        # ASGITransport does not run the lifespan: no worker is started.
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fleck") as client:
+            return [await client.get("/healthz"), await client.get("/readyz"),
+                    await client.post("/v1/detect", content=images["control"].read_bytes(),
+                                      headers={"Content-Type": "image/jpeg"}),
+                    await client.get("/metrics")]
+
+    health, ready, detect, metrics = asyncio.run(run())
+    assert health.status_code == 200
+    assert ready.status_code == 503 and ready.json()["status"] == "starting"
+    assert ready.headers["retry-after"] == "1"
+    assert detect.status_code == 503 and detect.json()["kind"] == "unavailable"
+    assert 'fleck_errors_total{kind="unavailable"} 1' in metrics.text
 
 
 def test_the_body_budget_refuses_only_while_others_hold_bytes():

@@ -376,6 +376,9 @@ def create_app(settings: ServeSettings | None = None, *,
         return settings.timeout - (time.monotonic() - started)
 
     async def run(kind: str, task: dict, started: float) -> Any:
+        if pool is None:  # mounted in another application, whose lifespan did not start it
+            raise ApiError(503, "unavailable", "the workers are not started: the application's "
+                           "lifespan has not run", {"Retry-After": "5"})
         try:
             return await pool.run(kind, task, timeout=remaining(started))
         except (TaskFailed, TaskTimeout, WorkerCrashed, PoolBusy, PoolClosed) as err:
