@@ -483,7 +483,7 @@ def test_before_its_lifespan_runs_the_app_is_not_ready_and_answers_503(images):
 
 
 def test_the_body_budget_refuses_only_while_others_hold_bytes():
-    from fleck.serve.app import ApiError, _Budget
+    from fleck.serve.bodies import ApiError, _Budget
 
     class FakeRequest:
         def __init__(self):

@@ -46,9 +46,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleck.parallel import process_context
+from fleck.serve.failures import PoolBusy, PoolClosed, TaskFailed, TaskTimeout, WorkerCrashed
 from fleck.serve.work import WorkerOptions, worker_main
 
-__all__ = ["ServePool", "TaskFailed", "TaskTimeout", "WorkerCrashed", "PoolBusy", "PoolClosed"]
+__all__ = ["ServePool"]
 
 log = logging.getLogger("fleck.serve")
 _HEADER = struct.Struct("!Q")
@@ -56,67 +57,6 @@ _PRELOAD = ["fleck.serve.work", "fleck.detector", "fleck.censoring", "fleck.regi
 # A worker that dies before it ever said 'ready' (a broken installation) is respawned after a
 # pause, and given up after this many deaths in a row.
 _EARLY_DEATHS = 3
-
-
-class TaskFailed(Exception):
-    """The worker answered with an error: ``kind`` is ``image`` (a refused image: ``reason`` is
-    the :class:`~fleck.errors.ImageError` reason), ``bad_request`` or ``internal``.
-
-    Parameters
-    ----------
-    kind : str
-    reason : str
-
-    Examples
-    --------
-    >>> TaskFailed("image", "too small: 8x8 < minimum side 16").kind
-    'image'
-    """
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(f"{kind}: {reason}")
-        self.kind, self.reason = kind, reason
-
-
-class TaskTimeout(TimeoutError):
-    """The request's deadline passed (waiting for a worker, or in one: then the worker was
-    replaced).
-
-    Examples
-    --------
-    >>> isinstance(TaskTimeout("30 s"), TimeoutError)
-    True
-    """
-
-
-class WorkerCrashed(RuntimeError):
-    """The worker running the task died (it is being replaced).
-
-    Examples
-    --------
-    >>> str(WorkerCrashed("worker 12 died (signal 9)"))
-    'worker 12 died (signal 9)'
-    """
-
-
-class PoolBusy(RuntimeError):
-    """Too many requests are already waiting for a worker.
-
-    Examples
-    --------
-    >>> isinstance(PoolBusy("256 waiting"), RuntimeError)
-    True
-    """
-
-
-class PoolClosed(RuntimeError):
-    """The pool is shutting down, or gave up starting workers.
-
-    Examples
-    --------
-    >>> isinstance(PoolClosed("closed"), RuntimeError)
-    True
-    """
 
 
 @dataclass(eq=False)
