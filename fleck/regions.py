@@ -282,8 +282,8 @@ def cover_mask(detection: Detection, what: str = "groups",
     --------
     >>> import numpy as np, fleck
     >>> d = fleck.detect(np.full((60, 80, 3), (176, 112, 80), np.uint8))
-    >>> cover_mask(d, "skin").mean(), cover_mask(d, "groups").any()
-    (np.float64(1.0), np.False_)
+    >>> float(cover_mask(d, "skin").mean()), bool(cover_mask(d, "groups").any())
+    (1.0, False)
     """
     src_h, src_w = (int(v) for v in detection.image_size)
     rows, cols = (src_h, src_w) if shape is None else (int(shape[0]), int(shape[1]))
