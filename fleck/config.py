@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Box", "param", "provenance", "SkinConfig", "GeometryConfig", "KAPUR_SKIN",
-           "FleckConfig", "FITTED_SKIN", "FITTED_STRICT_SKIN", "FLECK_1996", "KAPUR", "FITTED",
-           "FITTED_STRICT", "CONFIGS", "get_config", "with_working_size", "describe"]
+           "FleckConfig", "FITTED_SKIN", "FITTED_STRICT_SKIN", "FLECK_PLUS_SKIN", "FLECK_1996",
+           "KAPUR", "FITTED", "FITTED_STRICT", "FLECK_PLUS", "CONFIGS", "get_config",
+           "with_working_size", "describe"]
 
 Box = tuple[float, float, float, float]  # hue_min, hue_max, sat_min, sat_max (degrees, log units)
 
@@ -117,11 +118,47 @@ class SkinConfig:
         "LLR >= -0.5; with stage 1 and the texture bound, the best 3-fold cross-validated mean "
         "dev F1 (pratheepan, abdomen) whose worst skin-tone (ITA) bin keeps >= 0.8 of the best "
         "bin's recall")
+    adaptive: bool = param(
+        False, "PROPOSAL (fleck_plus; not in the 1996 method, whose design rationale deliberately "
+        "uses no colour constancy): with colour_model='table', fit a Gaussian over (Rg, By, I) "
+        "to the photo's most confident skin pixels and shift each pixel's LLR towards or away "
+        "from it before both colour tests (fleck.adaptive); False = the fixed table alone")
+    adaptive_core_llr: float = param(
+        1.5, "PROPOSAL (fleck_plus): the seed's core is drawn from stage-1 pixels with LLR >= 1.5 "
+        "(the top third of lip_hpa dev stage-1 pixels)")
+    adaptive_bin: float = param(
+        4.0, "PROPOSAL (fleck_plus): those pixels' (Rg, By) are binned in 4-unit bins weighted "
+        "by LLR, smoothed by a Gaussian of one bin; the highest bin is the photo's commonest "
+        "confident skin chroma")
+    adaptive_core_radius: float = param(
+        10.0, "PROPOSAL (fleck_plus): the core is those pixels within 10 units of that bin's "
+        "centre in (Rg, By)")
+    adaptive_floor: tuple[float, float, float] = param(
+        (3.0, 3.0, 10.0), "PROPOSAL (fleck_plus): standard deviations (Rg, By, I) added in "
+        "quadrature to the fitted covariance, so a small or uniform seed gives no needle-thin "
+        "model")
+    adaptive_expand: float = param(
+        2.0, "PROPOSAL (fleck_plus): the seed is every stage-1 pixel within Mahalanobis distance "
+        "2 of the core's model (the shaded and highlighted parts of the same skin); the model "
+        "is fitted again on it")
+    adaptive_gate: float = param(
+        3.0, "PROPOSAL (fleck_plus): distance at which the shift changes sign: a pixel gains "
+        "weight x (3 - d) nats, d its Mahalanobis distance from the photo's skin colour")
+    adaptive_weight: float = param(1.0, "PROPOSAL (fleck_plus): nats per unit of distance")
+    adaptive_penalty_max: float = param(
+        1.0, "PROPOSAL (fleck_plus): a pixel loses at most 1 nat, so colours the table is sure "
+        "of stay skin whatever the seed (a wrong seed cannot wipe out a close-up's skin)")
+    adaptive_min_seed: float = param(
+        0.001, "PROPOSAL (fleck_plus): with a core or seed under 0.1 % of the image (and under "
+        "10 pixels) the photo has no confident skin and the table alone decides")
 
     def __post_init__(self) -> None:
         if self.colour_model not in ("boxes", "table"):
             raise ValueError(
                 f"SkinConfig.colour_model must be 'boxes' or 'table', got {self.colour_model!r}")
+        if self.adaptive and self.colour_model != "table":
+            raise ValueError("SkinConfig.adaptive needs colour_model='table' (it shifts the "
+                             "fitted table's log-likelihood ratio)")
         if self.intensity not in ("green", "mean"):
             raise ValueError("SkinConfig.intensity must be 'green' or 'mean', "
                              f"got {self.intensity!r}")
@@ -373,20 +410,33 @@ FITTED_STRICT_SKIN = dataclasses.replace(
         ("table_stage1_min", "stage-1 colour test LLR >= 0.5; " + _STRICT_RULE),
         ("table_stage2_min", "stage-2 colour test LLR >= 0; " + _STRICT_RULE)))
 
+# Issue 13, the skin stage of fleck_plus: fitted_strict's table, thresholds, texture and growth,
+# with the per-image adaptive skin colour (fleck.adaptive) on. The adaptive_* values are the
+# defaults above; their provenance gives the dev measurement that chose each.
+FLECK_PLUS_SKIN = dataclasses.replace(
+    FITTED_STRICT_SKIN, name="fleck_plus", adaptive=True,
+    notes=FITTED_STRICT_SKIN.notes + (
+        ("adaptive", "issue 13 PROPOSAL, our addition (the 1996 design uses no colour "
+                     "constancy): the photo's own confident skin sets a per-image colour model "
+                     "that shifts the table's LLR (fleck.adaptive)"),))
+
 FLECK_1996 = FleckConfig()
 KAPUR = FleckConfig(name="kapur", skin=KAPUR_SKIN)
 FITTED = FleckConfig(name="fitted", skin=FITTED_SKIN)
 FITTED_STRICT = FleckConfig(name="fitted_strict", skin=FITTED_STRICT_SKIN)
+# Provisional: the adaptive skin stage with the shared geometry, so that every bench can select
+# it; the complete fleck_plus (its own geometry) replaces it.
+FLECK_PLUS = FleckConfig(name="fleck_plus", skin=FLECK_PLUS_SKIN)
 
 CONFIGS: dict[str, FleckConfig] = {"fleck1996": FLECK_1996, "kapur": KAPUR, "fitted": FITTED,
-                                   "fitted_strict": FITTED_STRICT}
+                                   "fitted_strict": FITTED_STRICT, "fleck_plus": FLECK_PLUS}
 
 
 def get_config(name_or_config: str | FleckConfig | None) -> FleckConfig:
     """Resolve a configuration by name or pass one through.
 
     Names are those of :data:`CONFIGS` (``'fleck1996'``, ``'kapur'``, ``'fitted'``,
-    ``'fitted_strict'``), optionally with a working size, ``'<name>@<N>'`` or
+    ``'fitted_strict'``, ``'fleck_plus'``), optionally with a working size, ``'<name>@<N>'`` or
     ``'<name>@native'``, as :func:`with_working_size` names them (and records carry them).
 
     >>> get_config("kapur@480").working_size, get_config("fitted@native").working_size

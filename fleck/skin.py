@@ -10,7 +10,9 @@ saturation = hypot(Rg, By); stage 1 = low texture AND inside one of two hue/satu
 growth = pixels whose disk of radius 24 SCALE holds >= 1/8 stage-1 pixels; stage 2 = grown AND a
 lenient hue/saturation test; the image passes when >= 30 % of it is skin. With
 ``colour_model='table'`` (the ``fitted`` configuration) both colour tests are
-thresholds on a fitted log-likelihood-ratio table instead (fleck.skin_model).
+thresholds on a fitted log-likelihood-ratio table instead (fleck.skin_model); with
+``adaptive`` as well (``fleck_plus``) they read that value shifted towards the photo's own skin
+colour, fitted to its most confident skin pixels (fleck.adaptive).
 
 Deviations, all recorded in ``fleck.config.SkinConfig``:
 
@@ -37,13 +39,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from fleck.adaptive import SkinColour, adapt
 from fleck.colour import log_opponent
 from fleck.config import FleckConfig, SkinConfig, get_config
 
 __all__ = ["REFERENCE_SIZE", "scale_of", "scaled_radius", "SkinMap", "resize_mask",
-           "working_shape", "to_working_size", "skin_filter", "skin_map", "texture_difference",
-           "texture_amplitude", "texture_at_most", "density_growth", "iterative_growth",
-           "disk_footprint", "log_opponent"]
+           "working_shape", "to_working_size", "skin_filter", "skin_map", "skin_colour",
+           "colour_and_texture",
+           "texture_difference", "texture_amplitude", "texture_at_most", "density_growth",
+           "iterative_growth", "disk_footprint", "log_opponent"]
 
 REFERENCE_SIZE = 320.0  # spec 1.3: SCALE = (H + W) / 320
 
@@ -162,7 +166,9 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
     config : SkinConfig (or a FleckConfig / name, whose ``.skin`` is used)
     keep_maps : bool
         Keep stage1, grown, texture, hue, saturation and intensity in ``SkinMap.maps`` (and
-        ``llr``, the fitted table's value, when ``colour_model='table'``).
+        ``llr``, the fitted table's value, when ``colour_model='table'``; with ``adaptive``,
+        also ``adaptive``, the adapted score both colour tests read, and ``seed``, the pixels
+        the photo's skin colour was fitted on: see :mod:`fleck.adaptive`).
 
     Raises
     ------
@@ -170,22 +176,11 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
         If ``image`` is not an (M, N, 3) uint8 array.
     """
     skin = config if isinstance(config, SkinConfig) else get_config(config).skin
-    _check_image(image)
-    scale = scale_of(image.shape)
-
-    intensity, rg, by = log_opponent(image, skin)
-    rg = _median(rg, scaled_radius(skin.chroma_median_radius, scale), skin, signed=True)
-    by = _median(by, scaled_radius(skin.chroma_median_radius, scale), skin, signed=True)
-    difference = texture_difference(intensity, scale, skin)
-    colour_maps = {}
+    intensity, rg, by, difference, scale = colour_and_texture(image, skin)
+    colour_maps: dict[str, np.ndarray] = {}
     if skin.colour_model == "table":  # fitted colour test; same texture, growth
-        from fleck.skin_model import load_table
-
-        llr = load_table(skin.colour_table).lookup(rg, by, intensity)
-        stage1 = texture_at_most(difference, skin.texture_max, scale, skin)
-        stage1 &= llr >= skin.table_stage1_min
-        lenient = llr >= skin.table_stage2_min
-        colour_maps["llr"] = llr
+        stage1, score, colour_maps, _ = _table_tests(intensity, rg, by, difference, scale, skin)
+        lenient = score >= skin.table_stage2_min
     else:
         saturation, hue = cv2.cartToPolar(by, rg, angleInDegrees=True)
         hue[hue > 180.0] -= 360.0  # atan2(Rg, By) in (-180, 180]
@@ -218,6 +213,64 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
                 "saturation": saturation, "intensity": intensity, **colour_maps}
     return SkinMap(mask=final, fraction=fraction, passes=fraction >= skin.min_skin_fraction,
                    scale=scale, input_shape=image.shape[:2], maps=maps)
+
+
+def _table_tests(intensity: np.ndarray, rg: np.ndarray, by: np.ndarray, difference: np.ndarray,
+                 scale: float, skin: SkinConfig):
+    """Stage 1 of the fitted table (texture and LLR), the score the lenient test reads, the maps
+    to keep (``llr``; ``adaptive`` and ``seed`` with ``skin.adaptive``) and the photo's skin
+    colour (None without adaptation or on its fallback)."""
+    from fleck.skin_model import load_table
+
+    llr = load_table(skin.colour_table).lookup(rg, by, intensity)
+    smooth = texture_at_most(difference, skin.texture_max, scale, skin)
+    stage1 = smooth & (llr >= skin.table_stage1_min)
+    if not skin.adaptive:
+        return stage1, llr, {"llr": llr}, None
+    adaptation = adapt(rg, by, intensity, llr, stage1, skin)  # the photo's own skin colour
+    if adaptation.colour is not None:
+        stage1 = smooth & (adaptation.score >= skin.table_stage1_min)
+    return (stage1, adaptation.score,
+            {"llr": llr, "adaptive": adaptation.score, "seed": adaptation.seed},
+            adaptation.colour)
+
+
+def colour_and_texture(image: np.ndarray, skin: SkinConfig):
+    """The filter's per-pixel measurements before any colour test (spec 1.1-1.5).
+
+    Parameters
+    ----------
+    image : (M, N, 3) uint8 ndarray, RGB
+    skin : SkinConfig
+
+    Returns
+    -------
+    intensity, rg, by : (M, N) float32 ndarrays
+        I and the median-smoothed Rg, By.
+    difference : (M, N) uint8 ndarray
+        :func:`texture_difference` of I.
+    scale : float
+        SCALE of the image.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not an (M, N, 3) uint8 array.
+
+    Examples
+    --------
+    >>> from fleck.config import FLECK_1996
+    >>> black = np.zeros((32, 48, 3), np.uint8)
+    >>> i, rg, by, diff, scale = colour_and_texture(black, FLECK_1996.skin)
+    >>> rg.shape, diff.dtype, scale
+    ((32, 48), dtype('uint8'), 0.25)
+    """
+    _check_image(image)
+    scale = scale_of(image.shape)
+    intensity, rg, by = log_opponent(image, skin)
+    rg = _median(rg, scaled_radius(skin.chroma_median_radius, scale), skin, signed=True)
+    by = _median(by, scaled_radius(skin.chroma_median_radius, scale), skin, signed=True)
+    return intensity, rg, by, texture_difference(intensity, scale, skin), scale
 
 
 def texture_difference(intensity: np.ndarray, scale: float, skin: SkinConfig) -> np.ndarray:
@@ -337,3 +390,32 @@ def _in_image_counts(shape: tuple[int, int], radius: int) -> np.ndarray:
                           borderType=cv2.BORDER_CONSTANT)
     counts.setflags(write=False)
     return counts
+
+
+def skin_colour(image: np.ndarray,
+                config: SkinConfig | FleckConfig | str | None = "fleck_plus") -> SkinColour | None:
+    """The skin colour the adaptive filter reads off ``image`` at its own resolution.
+
+    Parameters
+    ----------
+    image : (M, N, 3) uint8 ndarray, RGB
+        Shrink it first (:func:`fleck.skin.to_working_size`) to see what the detector sees.
+    config : SkinConfig, FleckConfig or name
+        A configuration with ``colour_model='table'`` (default ``fleck_plus``).
+
+    Returns
+    -------
+    SkinColour or None
+        None when the image has too little confident skin (the filter then falls back to the
+        fitted table alone).
+
+    Examples
+    --------
+    >>> print(skin_colour(np.full((30, 30, 3), 128, np.uint8)))  # grey: no confident skin
+    None
+    """
+    skin = config if isinstance(config, SkinConfig) else get_config(config).skin
+    if skin.colour_model != "table":
+        raise ValueError(f"skin configuration {skin.name!r} has no fitted table "
+                         f"(colour_model={skin.colour_model!r})")
+    return _table_tests(*colour_and_texture(image, skin), skin)[3]

@@ -127,7 +127,7 @@ class ServeSettings:
     >>> ServeSettings(config="nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown configuration 'nope'; known: fleck1996, kapur, fitted, fitted_strict
+    ValueError: unknown configuration 'nope'; known: fleck1996, kapur, fitted, ..., fleck_plus
     """
 
     host: str = "127.0.0.1"
