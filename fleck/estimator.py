@@ -98,7 +98,8 @@ class FleckClassifier(*_BASES):
     ----------
     config : str or FleckConfig
         Detector configuration: a name (``'fleck1996'``, ``'kapur'``, ``'fitted'``,
-        ``'fitted_strict'``, optionally ``'<name>@<N>'``) or a :class:`fleck.FleckConfig`.
+        ``'fitted_strict'``, ``'fleck_plus'``, optionally ``'<name>@<N>'``) or a
+        :class:`fleck.FleckConfig`.
     n_jobs : int, optional
         Worker processes, as in scikit-learn: ``None`` or 1 runs in this process, ``-1`` uses
         every core, ``-2`` all but one. With more than one, images go to the worker pool of

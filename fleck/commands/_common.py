@@ -20,7 +20,7 @@ import numpy as np
 from fleck.config import CONFIGS, FleckConfig, get_config, with_working_size
 from fleck.errors import ImageError
 
-CONFIG_NAMES = tuple(CONFIGS)  # fleck1996, kapur, fitted, fitted_strict
+CONFIG_NAMES = tuple(CONFIGS)  # fleck1996, kapur, fitted, fitted_strict, fleck_plus
 
 
 def working_size(text: str) -> int | None:
@@ -54,7 +54,8 @@ def add_skin_model_option(parser: argparse.ArgumentParser) -> None:
                              "paper's skin filter; kapur: Kapur's 1997 skin boxes; fitted: a "
                              "colour table fitted to data, with Fleck's texture and growth; "
                              "fitted_strict: the same table with stricter thresholds, higher "
-                             "precision on web photos)")
+                             "precision on web photos; fleck_plus: fitted_strict with a "
+                             "per-image skin colour read off the photo's most confident skin)")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
