@@ -17,7 +17,8 @@ reported only, never tuned on) with their annotated joints, the same columns per
 how many visible elbows/knees lie on the detector's skin map at all (most people are clothed).
 Every other image in the data folder is a negative (no nudity anywhere); the decision rate per
 set is its false-positive rate. Dev/heldout comes from ``manifest.csv``. These sections
-(``--section joints``) run the default ``fleck1996`` configuration.
+(``--section joints``) run the default ``fleck1996`` configuration, or the one named by
+``--config``.
 
 Real photos with part labels (``--section real``; ``parsing_people``: ``lip_hpa`` is dev,
 ``cihp_pgn`` and ``cihp_unet`` held-out), for every configuration of ``fleck.config.CONFIGS``
@@ -60,6 +61,7 @@ Usage (from the repository root)::
     python bench/geometry_eval.py --quick         # fewer figures, seeds and photos
     python bench/geometry_eval.py --section real --split dev    # about 30 s
     python bench/geometry_eval.py --section real --configs fitted@native
+    python bench/geometry_eval.py --section joints --config fleck_plus
 
 Writes ``bench/out/geometry_eval.md`` and ``.json`` (joints) and ``geometry_real.md`` and
 ``.json`` (real photos), and prints the tables; ``--report`` writes each section's block of
@@ -902,14 +904,16 @@ def tone_table(split: str, result: dict) -> list[str]:
     return lines + [""]
 
 
-def joints_section(settings: EvalSettings, out: Path) -> None:
-    """Synthetic figures, controls, annotated people and real negatives (fleck1996): printed,
-    and written to ``out/geometry_eval.md`` and ``.json``."""
-    detector = Detector()
+def joints_section(settings: EvalSettings, out: Path, config: str = "fleck1996") -> None:
+    """Synthetic figures, controls, annotated people and real negatives (one configuration,
+    default fleck1996): printed, and written to ``out/geometry_eval.md`` and ``.json`` (with
+    ``_<config>`` before the suffix for another configuration)."""
+    detector = Detector(config)
     start = time.perf_counter()
     result: dict = {"settings": asdict(settings), "config": detector.config.name}
     result["synthetic"] = synthetic(settings, detector)
-    lines = ["## Geometry: synthetic figures and real people", "",
+    named = "" if detector.config.name == "fleck1996" else f" (`{detector.config.name}`)"
+    lines = [f"## Geometry: synthetic figures and real people{named}", "",
              f"{settings.figures} figures per tone (pose random) and per pose (tone random), "
              f"seeds 0..{settings.figures - 1}, {settings.size[0]}x{settings.size[1]}; "
              f"{settings.control_seeds} seeds per control kind. Rules: LL limb-limb girdle, "
@@ -928,8 +932,9 @@ def joints_section(settings: EvalSettings, out: Path) -> None:
     lines.append(f"Run time {result['seconds']:.0f} s.")
     text = "\n".join(lines) + "\n"
     print(text)
-    (out / "geometry_eval.md").write_text(text)
-    (out / "geometry_eval.json").write_text(json.dumps(result, indent=1, default=str))
+    stem = "geometry_eval" + ("" if not named else f"_{detector.config.name}")
+    (out / f"{stem}.md").write_text(text)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1, default=str))
 
 
 def real_section(configs: list[FleckConfig], splits: tuple[str, ...], out: Path,
@@ -974,6 +979,9 @@ def main(argv=None) -> int:
                              "split in the real section")
     parser.add_argument("--figures", type=int, help="figures per tone and per pose")
     parser.add_argument("--control-seeds", type=int, help="seeds per control kind")
+    parser.add_argument("--config", default="fleck1996", metavar="NAME",
+                        help="joints section: the configuration measured (default fleck1996; "
+                             "another one writes its own block of the report)")
     parser.add_argument("--configs", nargs="+", default=[], metavar="NAME",
                         help="real section: configurations measured besides every one of "
                              "fleck.config.CONFIGS (names as fleck.get_config reads them, e.g. "
@@ -992,8 +1000,9 @@ def main(argv=None) -> int:
     blocks = []
     if args.section in ("all", "joints"):
         with _report.tee_stdout() as printed:
-            joints_section(settings, args.out)
-        blocks.append((SCRIPT, printed.getvalue()))
+            joints_section(settings, args.out, args.config)
+        block = SCRIPT if args.config == "fleck1996" else f"{SCRIPT} --config {args.config}"
+        blocks.append((block, printed.getvalue()))
     if args.section in ("all", "real"):
         names = list(dict.fromkeys([*CONFIGS, *args.configs]))
         splits = ("dev", "heldout") if args.split == "all" else (args.split,)

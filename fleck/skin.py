@@ -70,7 +70,9 @@ def scaled_radius(k: float, scale: float) -> int:
 class SkinMap:
     """Output of the skin filter at the working resolution.
 
-    ``mask`` is the final skin map F; ``fraction`` its area fraction; ``passes`` whether the image
+    ``mask`` is the final skin map F; ``fraction`` its area fraction (with the adaptive skin
+    colour and ``adaptive_skin_gate='table'``, as in ``fleck_plus``: that of the map the fitted
+    table gives without the adaptation, which the gate reads); ``passes`` whether the image
     goes on to the grouper (fraction >= ``min_skin_fraction``). ``maps`` holds the intermediate
     arrays (``stage1``, ``grown``, ``texture``, ``hue``, ``saturation``, ``intensity``) when asked
     for with ``keep_maps=True``, else is empty. ``factor`` is working size / input size.
@@ -178,8 +180,10 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
     skin = config if isinstance(config, SkinConfig) else get_config(config).skin
     intensity, rg, by, difference, scale = colour_and_texture(image, skin)
     colour_maps: dict[str, np.ndarray] = {}
+    colour = None  # the photo's own skin colour (fleck.adaptive), when one was found
     if skin.colour_model == "table":  # fitted colour test; same texture, growth
-        stage1, score, colour_maps, _ = _table_tests(intensity, rg, by, difference, scale, skin)
+        stage1, score, colour_maps, colour = _table_tests(intensity, rg, by, difference, scale,
+                                                          skin)
         lenient = score >= skin.table_stage2_min
     else:
         saturation, hue = cv2.cartToPolar(by, rg, angleInDegrees=True)
@@ -202,6 +206,13 @@ def skin_map(image: np.ndarray, config: SkinConfig | FleckConfig | str | None = 
         final = final & (intensity >= low) & (intensity <= high)
 
     fraction = float(np.count_nonzero(final)) / final.size
+    if skin.colour_model == "table" and colour is not None and skin.adaptive_skin_gate == "table":
+        # the gate reads the fitted table's own map: the photo's colour moves where skin is,
+        # not whether there is enough of it
+        table = density_growth(colour_maps["table_stage1"],
+                               scaled_radius(skin.density_radius, scale), skin.density_fraction)
+        table &= colour_maps["llr"] >= skin.table_stage2_min
+        fraction = float(np.count_nonzero(table)) / table.size
     maps = {}
     if keep_maps:
         if skin.colour_model == "table":
@@ -228,10 +239,12 @@ def _table_tests(intensity: np.ndarray, rg: np.ndarray, by: np.ndarray, differen
     if not skin.adaptive:
         return stage1, llr, {"llr": llr}, None
     adaptation = adapt(rg, by, intensity, llr, stage1, skin)  # the photo's own skin colour
+    table_stage1 = stage1
     if adaptation.colour is not None:
         stage1 = smooth & (adaptation.score >= skin.table_stage1_min)
     return (stage1, adaptation.score,
-            {"llr": llr, "adaptive": adaptation.score, "seed": adaptation.seed},
+            {"llr": llr, "adaptive": adaptation.score, "seed": adaptation.seed,
+             "table_stage1": table_stage1},
             adaptation.colour)
 
 

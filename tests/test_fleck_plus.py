@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -77,3 +78,18 @@ def test_estimator_accepts_the_name():
     estimator = pytest.importorskip("fleck.estimator")
     clf = estimator.FleckClassifier("fleck_plus")
     assert clf.predict([_photo()]).tolist() in ([0], [1])
+
+
+def test_the_gate_reads_the_fitted_tables_map():
+    from fleck.config import FITTED_STRICT_SKIN
+    from fleck.skin import skin_map
+
+    image = _photo()
+    plus = skin_map(image, FLECK_PLUS_SKIN, keep_maps=True)
+    strict = skin_map(image, FITTED_STRICT_SKIN)
+    assert plus.maps["seed"].any()  # the photo has its own skin colour: the maps differ
+    assert not np.array_equal(plus.mask, strict.mask)
+    assert plus.fraction == strict.fraction  # but the gate counts the table's skin
+    assert plus.passes == (strict.fraction >= FLECK_PLUS_SKIN.min_skin_fraction)
+    adapted = skin_map(image, dataclasses.replace(FLECK_PLUS_SKIN, adaptive_skin_gate="adapted"))
+    assert adapted.fraction == np.count_nonzero(plus.mask) / plus.mask.size
