@@ -429,7 +429,7 @@ FITTED_STRICT_SKIN = dataclasses.replace(
         ("table_stage1_min", "stage-1 colour test LLR >= 0.5; " + _STRICT_RULE),
         ("table_stage2_min", "stage-2 colour test LLR >= 0; " + _STRICT_RULE)))
 
-# Issue 13, the skin stage of fleck_plus: fitted_strict's table, thresholds, texture and growth,
+# The skin stage of fleck_plus: fitted_strict's table, thresholds, texture and growth,
 # with the per-image adaptive skin colour (fleck.adaptive) on, its penalty cap raised to 2 nats.
 # The other adaptive_* values are the defaults above; their provenance gives the dev
 # measurements that chose each.
@@ -437,17 +437,17 @@ FLECK_PLUS_SKIN = dataclasses.replace(
     FITTED_STRICT_SKIN, name="fleck_plus", adaptive=True, adaptive_penalty_max=2.0,
     adaptive_skin_gate="table",
     notes=FITTED_STRICT_SKIN.notes + (
-        ("adaptive", "issue 13 PROPOSAL, our addition (the 1996 design uses no colour "
+        ("adaptive", "PROPOSAL, our addition (the 1996 design uses no colour "
                      "constancy): the photo's own confident skin sets a per-image colour model "
                      "that shifts the table's LLR (fleck.adaptive). lip_hpa dev, against "
                      "fitted_strict: skin F1 44.1 -> 48.6 (limbs + face), segments on bare skin "
                      "42 -> 46 %, photos flagged 2 -> 1 of 74"),
-        ("adaptive_penalty_max", "issue 13, measured on dev: a pixel far from the photo's skin "
+        ("adaptive_penalty_max", "measured on dev: a pixel far from the photo's skin "
                                  "colour loses at most 2 nats (1 and 3 tried; 2 and 3 gave the "
                                  "same results). Against 1: lip_hpa dev skin F1 48.6 -> 49.1, "
                                  "bare limbs touched 99 -> 102 of 139, worst/best skin-tone "
                                  "ratio of limbs touched 0.73 -> 0.78"),
-        ("adaptive_skin_gate", "issue 13, measured on dev: with the gate on the adapted map, "
+        ("adaptive_skin_gate", "measured on dev: with the gate on the adapted map, "
                                "shaded limbs of generated figures far from the photo's skin "
                                "colour lost their skin and 11 of 13 lost brown figures fell "
                                "under the 30 % gate: 104 of 240 generated figures decided "
@@ -455,12 +455,12 @@ FLECK_PLUS_SKIN = dataclasses.replace(
                                "table's map, 141 (lip_hpa dev geometry columns unchanged)"),
     ))
 
-# Issue 13: fleck_plus's geometry is the shared one but for the share of the skin map a body
+# fleck_plus's geometry is the shared one but for the share of the skin map a body
 # plan must explain, raised for the adaptive map (see the provenance below).
 FLECK_PLUS_GEOMETRY = GeometryConfig(
     min_explained_skin=0.35,
     notes=(("min_explained_skin",
-            "issue 13, measured on dev for fleck_plus: the ribbons of the deciding groups cover "
+            "measured on dev for fleck_plus: the ribbons of the deciding groups cover "
             ">= 35 % of the skin map (25 % in the other configurations). The adaptive skin map "
             "is more complete on skin close-ups, whose folds then form groups: at 25 % fleck_plus "
             "flagged 16 of 500 abdomen dev crops (fleck1996 8); 30 / 35 / 40 % flag 9 / 5 / 3 "
@@ -471,7 +471,7 @@ FLECK_1996 = FleckConfig()
 KAPUR = FleckConfig(name="kapur", skin=KAPUR_SKIN)
 FITTED = FleckConfig(name="fitted", skin=FITTED_SKIN)
 FITTED_STRICT = FleckConfig(name="fitted_strict", skin=FITTED_STRICT_SKIN)
-# Issue 13: the strongest interpretable detector measured on dev: FLECK_PLUS_SKIN and the shared
+# fleck_plus: the strongest interpretable detector measured on dev: FLECK_PLUS_SKIN and the shared
 # geometry with a stricter explained-skin share. None of the geometric candidates measured on
 # lip_hpa dev (a majority-smoothed mask before the medial axis, wider torso candidates, texture
 # or edge density under a segment) moved the share of segments on bare skin by more than 2

@@ -92,8 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "CPU quota included)")
     parser.add_argument("--config", default="fleck1996", metavar="NAME",
                         help="configuration used when a request names none (fleck1996, "
-                             "kapur, fitted, fitted_strict; '<name>@<N>' sets the working "
-                             "size); requests choose with ?config=NAME")
+                             "kapur, fitted, fitted_strict, fleck_plus; '<name>@<N>' sets the "
+                             "working size); requests choose with ?config=NAME")
     parser.add_argument("--max-bytes", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
                         help="largest request body, e.g. 20MB (the default), 512KiB; larger "
                              "ones get 413 before they are read")
