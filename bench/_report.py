@@ -156,13 +156,15 @@ def tee_stdout() -> Iterator[io.StringIO]:
         sys.stdout = tee.stream
 
 
-def run(main, script: str, page: str, title: str, *, fence: bool = False) -> int:
+def run(main, script: str, page: str, title: str, *, fence: bool = False,
+        block: str | None = None) -> int:
     """Run a bench script's ``main()``; with ``--report [PAGE]``, write what it printed there.
 
     ``main``'s own parser declares the option (``add_report_option``) so that ``--help`` shows
     it; this wrapper reads it first, collects stdout while ``main`` runs and, when ``main``
     succeeds, writes the output as ``script``'s block of the page (inside a ``text`` fence when
-    the script prints plain text rather than Markdown tables).
+    the script prints plain text rather than Markdown tables). ``block`` names the block when
+    one script writes several into the page (see :func:`write_block`).
     """
     pre = argparse.ArgumentParser(add_help=False)
     add_report_option(pre, page)
@@ -176,5 +178,5 @@ def run(main, script: str, page: str, title: str, *, fence: bool = False) -> int
         return status
     body = printed.getvalue()
     write_block(known.report, script, f"```text\n{body.strip()}\n```" if fence else body,
-                title=title)
+                title=title, block=block)
     return 0
