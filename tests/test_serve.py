@@ -32,6 +32,7 @@ from PIL import Image  # noqa: E402
 from fleck import synth  # noqa: E402
 from fleck.censoring import censor_bytes  # noqa: E402
 from fleck.cli import main  # noqa: E402
+from fleck.config import CONFIGS  # noqa: E402
 from fleck.detector import Detector  # noqa: E402
 from fleck.serve.testing import ServerProcess, hostile_bodies, png_header  # noqa: E402
 
@@ -133,8 +134,7 @@ def test_health_readiness_and_configs(server):
     assert len(set(ready["pids"])) == 2 and server.pid not in ready["pids"]
     configs = httpx.get(server.url + "/v1/configs").json()
     assert configs["default"] == "fleck1996"
-    assert [c["name"] for c in configs["configs"]] == ["fleck1996", "kapur", "fitted",
-                                                       "fitted_strict"]
+    assert [c["name"] for c in configs["configs"]] == list(CONFIGS)
     assert all(c["threshold"] == 0.5 for c in configs["configs"])
 
 
