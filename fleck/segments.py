@@ -279,38 +279,46 @@ def _trace_chains(skeleton: np.ndarray):
     if len(coords) == 0:
         return [], node_positions
     rows, cols = sk.shape
-    index = np.full((rows + 2, cols + 2), -1, np.int64)
-    index[coords[:, 0] + 1, coords[:, 1] + 1] = np.arange(len(coords))
+    # Flat indices into a map padded by one pixel, so that every neighbour lookup is in bounds.
+    stride = cols + 2
+    flat = (coords[:, 0] + 1) * stride + (coords[:, 1] + 1)
+    index = np.full((rows + 2) * stride, -1, np.int64)
+    index[flat] = np.arange(len(coords))
+    offsets = np.array([dr * stride + dc for dr, dc in _OFFSETS])
+    chain_nb = index[flat[:, None] + offsets]
     # A chain may end a pixel short of its junction cluster (8-connected Y shapes), so ends
-    # within 2 px of a junction attach to it: look up the labels dilated by one pixel.
-    padded_junctions = np.zeros((rows + 2, cols + 2), np.int32)
-    padded_junctions[1:-1, 1:-1] = cv2.dilate(junction_labels.astype(np.float32),
-                                              np.ones((3, 3), np.uint8)).astype(np.int32)
-    chain_nb = np.stack([index[coords[:, 0] + 1 + dr, coords[:, 1] + 1 + dc]
-                         for dr, dc in _OFFSETS], axis=1)
-    junction_nb = np.stack([padded_junctions[coords[:, 0] + 1 + dr, coords[:, 1] + 1 + dc]
-                            for dr, dc in _OFFSETS], axis=1)
-    degree = (chain_nb >= 0).sum(axis=1)
-    # Plain Python lists: the walk below is a tight loop over small ints.
-    adjacency = chain_nb.tolist()
-    touches = (junction_nb.max(axis=1) - 1).tolist()
+    # within 2 px of a junction attach to it: the largest label within the 3x3 neighbourhoods
+    # of the 8 neighbours, i.e. within the 5x5 window.
+    near = cv2.dilate(junction_labels.astype(np.float32), np.ones((5, 5), np.uint8))
+    touches = (near[coords[:, 0], coords[:, 1]].astype(np.int64) - 1).tolist()
+    # A chain pixel has at most two skeleton neighbours (three or more make it a junction), so
+    # its first and second chain neighbours in _OFFSETS order are all the walk needs.
+    valid = chain_nb >= 0
+    degree = valid.sum(axis=1)
+    every = np.arange(len(coords))
+    first_at = valid.argmax(axis=1)
+    first = np.where(degree >= 1, chain_nb[every, first_at], -1)
+    valid[every, first_at] = False
+    second = np.where(degree >= 2, chain_nb[every, valid.argmax(axis=1)], -1)
+    first, second = first.tolist(), second.tolist()
 
-    visited = [False] * len(coords)
+    visited = bytearray(len(coords))
     chains = []
     # Open chains start at pixels with at most one chain neighbour; what is left are cycles.
-    for start in np.concatenate([np.flatnonzero(degree <= 1), np.arange(len(coords))]).tolist():
+    # From each start, the walk steps to the first unvisited neighbour in _OFFSETS order.
+    for start in np.concatenate([np.flatnonzero(degree <= 1), every]).tolist():
         if visited[start]:
             continue
         order = [start]
-        visited[start] = True
+        visited[start] = 1
         current = start
         while True:
-            for step in adjacency[current]:
-                if step >= 0 and not visited[step]:
+            step = first[current]
+            if step < 0 or visited[step]:
+                step = second[current]
+                if step < 0 or visited[step]:
                     break
-            else:
-                break
-            visited[step] = True
+            visited[step] = 1
             order.append(step)
             current = step
         chains.append((coords[order], touches[order[0]], touches[order[-1]]))
@@ -359,32 +367,67 @@ def _bend_vertices(points: np.ndarray, distance: np.ndarray, scale: float, min_l
     n = len(points)
     if n < 3:
         return [0, n - 1]
-    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    # The same numpy operations as the plain formulation (np.diff, np.hypot, np.cumsum,
+    # np.median, np.interp, np.einsum), without its temporaries and numpy-scalar loops: a chain
+    # is a few dozen points, so the per-call overhead is most of the cost.
+    steps = points[1:] - points[:-1]
+    arc = np.empty(n)
+    arc[0] = 0.0
+    np.cumsum(np.hypot(steps[:, 0], steps[:, 1]), out=arc[1:])
     total = float(arc[-1])
     index = np.rint(points).astype(np.intp)
-    width = 2.0 * float(np.median(distance[index[:, 0], index[:, 1]]))
-    m = float(np.clip(config.bend_scale * width, config.bend_min * scale,
-                      config.bend_max * scale))
+    width = 2.0 * _median32(distance[index[:, 0], index[:, 1]])
+    m = _clip(config.bend_scale * width, config.bend_min * scale, config.bend_max * scale)
     m = max(m, 0.5 * min_length)
     inner = np.flatnonzero((arc >= m) & (arc <= total - m))
     if len(inner) == 0:
         return [0, n - 1]
-    behind = np.stack([np.interp(arc[inner] - m, arc, points[:, k]) for k in (0, 1)], axis=1)
-    ahead = np.stack([np.interp(arc[inner] + m, arc, points[:, k]) for k in (0, 1)], axis=1)
-    u, v = points[inner] - behind, ahead - points[inner]
+    at = arc[inner]
+    centre = points[inner]
+    u = np.empty((len(inner), 2))
+    v = np.empty((len(inner), 2))
+    for k in (0, 1):
+        column = np.ascontiguousarray(points[:, k])
+        np.subtract(centre[:, k], np.interp(at - m, arc, column), out=u[:, k])
+        np.subtract(np.interp(at + m, arc, column), centre[:, k], out=v[:, k])
     cos = np.einsum("ij,ij->i", u, v) / np.maximum(
         np.hypot(u[:, 0], u[:, 1]) * np.hypot(v[:, 0], v[:, 1]), 1e-9)
     bend = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
     # Bends measured less than 2m apart share chords: one joint (a rounded elbow, whose thick
     # outline puts two corners in the skeleton) is cut once.
-    at = arc[inner]
+    sharp = np.flatnonzero(bend >= config.merge_angle)
+    if len(sharp) == 0:
+        return [0, n - 1]
+    order = sharp[np.argsort(-bend[sharp], kind="stable")].tolist()
+    at_list, inner_list = at.tolist(), inner.tolist()
     cuts: list[int] = []
-    for k in np.argsort(-bend, kind="stable"):
-        if bend[k] < config.merge_angle:
-            break
-        if all(abs(at[k] - arc[c]) >= 2 * m for c in cuts):
-            cuts.append(int(inner[k]))
+    cut_at: list[float] = []
+    for k in order:
+        if all(abs(at_list[k] - c) >= 2 * m for c in cut_at):
+            cuts.append(inner_list[k])
+            cut_at.append(at_list[k])
     return [0, *sorted(cuts), n - 1]
+
+
+def _median32(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of a non-empty float32 array, without np.median's overhead.
+
+    >>> v = np.array([3.0, 1.0, 2.5, 7.0], np.float32)
+    >>> _median32(v) == float(np.median(v)), _median32(v[:3]) == float(np.median(v[:3]))
+    (True, True)
+    """
+    ordered = np.sort(values)
+    half = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[half])
+    # np.median averages the two middle values in the array's own precision.
+    return float((ordered[half - 1] + ordered[half]) / 2)
+
+
+def _clip(value: float, low: float, high: float) -> float:
+    """``float(np.clip(value, low, high))`` for floats (numpy's comparison order, not min/max)."""
+    value = value if value > low else low
+    return value if value < high else high
 
 
 def _merge_gentle_bends(points: np.ndarray, vertices: list[int], max_turn: float) -> list[int]:
@@ -513,13 +556,16 @@ def _extend_free_end(end: np.ndarray, other: np.ndarray, distance: np.ndarray,
                      free: bool) -> np.ndarray:
     if not free:
         return end
-    direction = end - other
-    norm = float(np.hypot(*direction))
+    d_row, d_col = float(end[0] - other[0]), float(end[1] - other[1])
+    norm = float(np.hypot(d_row, d_col))
     if norm == 0:
         return end
     rows, cols = distance.shape
-    r = int(np.clip(round(end[0]), 0, rows - 1))
-    c = int(np.clip(round(end[1]), 0, cols - 1))
-    extended = end + direction / norm * float(distance[r, c])
+    # Python floats, operation for operation what the array form computed.
+    r = _clip(round(end[0]), 0, rows - 1)
+    c = _clip(round(end[1]), 0, cols - 1)
+    reach = float(distance[r, c])
+    row = float(end[0]) + d_row / norm * reach
+    col = float(end[1]) + d_col / norm * reach
     # A limb cut by the frame ends at the frame, not beyond it.
-    return np.clip(extended, (0.0, 0.0), (rows - 1.0, cols - 1.0))
+    return np.array([_clip(row, 0.0, rows - 1.0), _clip(col, 0.0, cols - 1.0)])
