@@ -13,6 +13,8 @@ and :mod:`fleck.skin_model` (which the filter uses) both import it without impor
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -48,20 +50,35 @@ def log_opponent(image: np.ndarray, skin: SkinConfig) -> tuple[np.ndarray, np.nd
     >>> bool(abs(rg[0, 0]) < 1 and abs(by[0, 0]) < 1)
     True
     """
-    rgb = image.astype(np.float32)
+    zero = None
     if skin.zero_response:
-        rgb -= min(_zero_response(image, skin.zero_response_border), skin.zero_response_max)
-        np.maximum(rgb, 0.0, out=rgb)
-    rgb += 1.0
+        zero = min(_zero_response(image, skin.zero_response_border), skin.zero_response_max)
+    # max(value - zero, 0) + 1 of every uint8 value, looked up (the same float32 operations).
+    table = _base_values(zero)
+    rgb = cv2.LUT(image, table) if image.shape[2] in (3, 4) else table[image]
     if skin.noise:
         rgb += local_noise(image)
-    logs = np.log10(rgb)
+    logs = np.log10(rgb, out=rgb)
     logs *= skin.log_gain
     log_r, log_g, log_b = logs[..., 0], logs[..., 1], logs[..., 2]
     rg = log_r - log_g
-    by = log_b - (log_g + log_r) * 0.5
+    by = log_g + log_r
+    by *= 0.5
+    np.subtract(log_b, by, out=by)
     intensity = log_g.copy() if skin.intensity == "green" else logs.mean(axis=2)
     return intensity, rg, by
+
+
+@functools.lru_cache(maxsize=64)
+def _base_values(zero: float | None) -> np.ndarray:
+    """``max(v - zero, 0) + 1`` in float32 for v = 0..255 (``v + 1`` when ``zero`` is None)."""
+    table = np.arange(256, dtype=np.float32)
+    if zero is not None:
+        table -= zero
+        np.maximum(table, 0.0, out=table)
+    table += 1.0
+    table.setflags(write=False)
+    return table
 
 
 def local_noise(image: np.ndarray) -> np.ndarray:
@@ -93,17 +110,28 @@ def local_noise(image: np.ndarray) -> np.ndarray:
     >>> bool(np.array_equal(noise[:, ::-1], local_noise(a[:, ::-1].copy())))
     True
     """
-    padded = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE).astype(np.uint32)
-    around = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-    key = padded[1:-1, 1:-1] | (around << np.uint32(8))
+    padded = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    if padded.ndim == 2:  # OpenCV drops a single channel's axis
+        padded = padded[..., None]
+    key = padded[:-2, 1:-1].astype(np.uint32)
+    key += padded[2:, 1:-1]
+    key += padded[1:-1, :-2]
+    key += padded[1:-1, 2:]
+    key <<= np.uint32(8)
+    key |= image
     key |= np.arange(image.shape[2], dtype=np.uint32) << np.uint32(18)
-    # The 32-bit finaliser of MurmurHash3: every input bit affects every output bit.
-    key ^= key >> np.uint32(16)
-    key *= np.uint32(0x85EBCA6B)
-    key ^= key >> np.uint32(13)
-    key *= np.uint32(0xC2B2AE35)
-    key ^= key >> np.uint32(16)
-    return (key >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
+    # The 32-bit finaliser of MurmurHash3: every input bit affects every output bit. (In place:
+    # the image is small, so allocating temporaries costs as much as the arithmetic.)
+    shifted = np.empty_like(key)
+    for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35), (16, None)):
+        np.right_shift(key, np.uint32(shift), out=shifted)
+        key ^= shifted
+        if factor is not None:
+            key *= np.uint32(factor)
+    key >>= np.uint32(8)
+    noise = key.astype(np.float32)
+    noise *= np.float32(2.0 ** -24)
+    return noise
 
 
 def _zero_response(image: np.ndarray, border: int) -> float:

@@ -290,12 +290,13 @@ def texture_difference(intensity: np.ndarray, scale: float, skin: SkinConfig) ->
     """``|I - median(I, 4 SCALE)|`` in 1/4 log units as uint8 (spec 1.5, first median).
 
     The median runs on I rounded to 1 unit; differences above 63.75 units saturate at 255.
+    (OpenCV's saturating conversions round half to even and clip to 0-255, exactly as
+    ``np.clip(np.rint(x), 0, 255).astype(np.uint8)``, in one pass instead of four.)
     """
-    quantised = np.clip(np.rint(intensity), 0, 255).astype(np.uint8)
+    quantised = cv2.multiply(intensity, 1.0, dtype=cv2.CV_8U)
     smooth = _median_u8(quantised, scaled_radius(skin.texture_smooth_radius, scale), skin)
-    diff = np.abs(intensity - smooth)
-    diff *= 4.0
-    return np.clip(np.rint(diff), 0, 255).astype(np.uint8)
+    diff = cv2.absdiff(intensity, smooth.astype(np.float32))
+    return cv2.convertScaleAbs(diff, alpha=4.0)
 
 
 def texture_amplitude(intensity: np.ndarray, scale: float, skin: SkinConfig) -> np.ndarray:
