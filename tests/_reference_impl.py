@@ -24,7 +24,7 @@ from fleck.segments import (
     _merge_gentle_bends,
     _simplify,
 )
-from fleck.skin import _median_u8, scaled_radius
+from fleck.skin import _in_image_counts, _median_u8, disk_footprint, scaled_radius
 
 
 def install(monkeypatch) -> None:
@@ -43,7 +43,7 @@ def install(monkeypatch) -> None:
 SEGMENT_FUNCTIONS = ("_find_segments", "_trace_chains", "_bend_vertices", "_flanks_clear",
                      "_skeleton", "_fill_small_holes", "_piece_width", "_extend_free_end")
 COLOUR_FUNCTIONS = ("log_opponent", "local_noise")
-SKIN_FUNCTIONS = ("texture_difference",)
+SKIN_FUNCTIONS = ("texture_difference", "density_growth")
 
 
 def _find_segments(mask: np.ndarray, scale: float, config: GeometryConfig,
@@ -338,3 +338,9 @@ def texture_difference(intensity: np.ndarray, scale: float, skin: SkinConfig) ->
     diff = np.abs(intensity - smooth)
     diff *= 4.0
     return np.clip(np.rint(diff), 0, 255).astype(np.uint8)
+
+
+def density_growth(stage1: np.ndarray, radius: int, fraction: float) -> np.ndarray:
+    kernel = disk_footprint(radius).astype(np.float32)
+    marked = cv2.filter2D(stage1.astype(np.float32), -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    return marked >= fraction * _in_image_counts(stage1.shape, radius) - 1e-3

@@ -13,6 +13,9 @@ from hypothesis.extra.numpy import arrays
 
 from fleck.config import FLECK_1996, KAPUR, SkinConfig
 from fleck.skin import (
+    _disk_spectrum,
+    disk_counts,
+    disk_footprint,
     scale_of,
     skin_filter,
     skin_map,
@@ -86,6 +89,34 @@ def test_density_growth_removes_isolated_specks_and_keeps_large_regions():
     mask = skin_map(image).mask
     assert not mask[70:73, 20:23].any()
     assert mask[60:120, 95:135].all()
+
+
+def _exact_disk_counts(mask, radius):
+    """Integer disk sums, row by row from prefix sums (no floating point)."""
+    rows, cols = mask.shape
+    prefix = np.zeros((rows + 2 * radius, cols + 2 * radius + 1), np.int64)
+    prefix[radius:radius + rows, radius + 1:radius + 1 + cols] = np.cumsum(mask, axis=1)
+    prefix[radius:radius + rows, radius + 1 + cols:] = prefix[radius:radius + rows,
+                                                              radius + cols:radius + cols + 1]
+    counts = np.zeros((rows, cols), np.int64)
+    for offset, width in enumerate(disk_footprint(radius).sum(axis=1) // 2):
+        band = prefix[offset:offset + rows]
+        counts += band[:, radius + width + 1:radius + width + 1 + cols]
+        counts -= band[:, radius - width:radius - width + cols]
+    return counts
+
+
+@pytest.mark.parametrize("shape, radius", [((137, 183), 24), ((20, 31), 7), ((9, 5), 12),
+                                           ((600, 800), 90)])
+def test_disk_counts_are_the_exact_integer_sums(shape, radius):
+    rng = np.random.default_rng(radius)
+    masks = [rng.random(shape) < p for p in (0.0, 0.02, 0.3, 0.9, 1.0)]
+    masks.append(cv2.GaussianBlur(rng.random(shape), (0, 0), 4) > 0.5)  # blobs
+    for mask in masks:
+        assert np.array_equal(disk_counts(mask, radius), _exact_disk_counts(mask, radius))
+    # The working size runs in float32; large maps with large disks need float64.
+    expected = np.float64 if shape == (600, 800) else np.float32
+    assert _disk_spectrum(*shape, radius).dtype == expected
 
 
 def test_desaturated_highlight_next_to_skin_is_recovered_by_stage2():
