@@ -528,3 +528,84 @@ def test_sniff_avif_when_pillow_reads_it(tmp_path):
         pytest.skip(f"Pillow cannot write AVIF here ({err})")
     assert sniff_image(_write(tmp_path, "photo", data))
     assert load(data).rgb.shape == (48, 64, 3)
+
+
+# --- JPEG headers read without Pillow -----------------------------------------------------
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _spliced(jpeg: bytes, *segments: bytes) -> bytes:
+    """``jpeg`` with extra marker segments right after its start-of-image marker."""
+    return jpeg[:2] + b"".join(segments) + jpeg[2:]
+
+
+def _exif_block(orientation: int | None, order: str = "II") -> bytes:
+    """A minimal EXIF APP1 payload: IFD0 with an orientation SHORT (or no entry)."""
+    end = "<" if order == "II" else ">"
+    head = (b"II*\x00" if order == "II" else b"MM\x00*") + struct.pack(end + "I", 8)
+    if orientation is None:
+        return b"Exif\x00\x00" + head + struct.pack(end + "HI", 0, 0)
+    entry = struct.pack(end + "HHIH2x", 0x0112, 3, 1, orientation)
+    return b"Exif\x00\x00" + head + struct.pack(end + "H", 1) + entry + struct.pack(end + "I", 0)
+
+
+def _jpeg_variants() -> dict[str, bytes]:
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (40, 56, 3), np.uint8)
+    image = Image.fromarray(pixels)
+
+    def save(picture, **options) -> bytes:
+        out = io.BytesIO()
+        picture.save(out, "JPEG", quality=90, **options)
+        return out.getvalue()
+
+    plain = save(image)
+    variants = {"plain": plain, "grey": save(image.convert("L")),
+                "progressive": save(image, progressive=True),
+                "cmyk": save(image.convert("CMYK")), "comment": save(image, comment=b"hello"),
+                "restart markers": save(image, restart_marker_blocks=1),
+                "truncated": plain[:-600], "no end marker": plain[:-2],
+                "empty EXIF": _spliced(plain, _segment(0xE1, _exif_block(None))),
+                "XMP": _spliced(plain, _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x/>")),
+                "two EXIF": _spliced(plain, _segment(0xE1, _exif_block(6)),
+                                     _segment(0xE1, _exif_block(3))),
+                "EXIF LONG": _spliced(plain, _segment(0xE1, _exif_block(6)[:-8].replace(
+                    b"\x12\x01\x03\x00", b"\x12\x01\x04\x00") + _exif_block(6)[-8:])),
+                "corrupt EXIF": _spliced(plain, _segment(0xE1, b"Exif\x00\x00II*\x00\xff\xff")),
+                "tiny": save(image.resize((8, 8)))}
+    for orientation in range(0, 10):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        variants[f"orientation {orientation}"] = save(image, exif=exif.tobytes())
+        variants[f"big-endian orientation {orientation}"] = _spliced(
+            plain, _segment(0xE1, _exif_block(orientation, "MM")))
+    return variants
+
+
+def _outcome(data: bytes, **options):
+    try:
+        loaded = load(data, name="x.jpg", **options)
+    except ImageError as err:
+        return str(err)
+    return loaded.rgb.tobytes(), loaded.rgb.shape, loaded.original_size, loaded.reduction
+
+
+@pytest.mark.parametrize("name", sorted(_jpeg_variants()))
+def test_jpeg_header_shortcut_gives_what_pillow_gives(name, monkeypatch):
+    from fleck.loading import decode
+
+    data = _jpeg_variants()[name]
+    for options in ({}, {"reduce_to": 40}, {"min_size": 50}, {"max_pixels": 1000}):
+        fast = _outcome(data, **options)
+        with monkeypatch.context() as patch:
+            patch.setattr(decode, "_from_plain_jpeg", lambda *args: None)
+            slow = _outcome(data, **options)
+        assert fast == slow, (name, options)
+    header = decode._plain_jpeg_header(data)
+    plain = not any(word in name for word in ("cmyk", "XMP", "two", "LONG", "corrupt"))
+    assert (header is not None) == plain, name
+    if header is not None:
+        with Image.open(io.BytesIO(data)) as opened:
+            assert header == (opened.height, opened.width, decode._orientation(opened)), name

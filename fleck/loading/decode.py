@@ -1,8 +1,9 @@
 """Reading and decoding encoded images: files, file objects and bytes through Pillow, JPEGs
 through OpenCV (optionally at 1/2, 1/4 or 1/8 size), EXIF orientation applied by us.
 
-The header is read first (Pillow opens lazily) so that size limits are enforced before any pixel
-is decoded. Any JPEG OpenCV cannot or should not handle (CMYK, no end-of-image marker, decode
+The header is read first so that size limits are enforced before any pixel is decoded: for a
+plain JPEG by walking its markers (size, EXIF orientation), for everything else by Pillow (which
+opens lazily). Any JPEG OpenCV cannot or should not handle (CMYK, no end-of-image marker, decode
 failure) goes through Pillow.
 """
 
@@ -113,6 +114,9 @@ def _readable_formats() -> tuple[str, ...]:
 
 
 def _from_bytes(data, label: str, reduce_to, max_pixels, min_size) -> LoadedImage:
+    loaded = _from_plain_jpeg(data, label, reduce_to, max_pixels, min_size)
+    if loaded is not None:
+        return loaded
     try:
         with warnings.catch_warnings():
             # Our max_pixels is the limit that counts; Pillow's warning would only be noise.
@@ -128,6 +132,109 @@ def _from_bytes(data, label: str, reduce_to, max_pixels, min_size) -> LoadedImag
         raise ImageError(label, f"truncated or corrupt image data: {_describe(err)}") from None
     with image:
         return _from_pil(image, label, data, reduce_to, max_pixels, min_size)
+
+
+def _from_plain_jpeg(data, label: str, reduce_to, max_pixels, min_size) -> LoadedImage | None:
+    """The common JPEG without opening it in Pillow: size and EXIF orientation read from the
+    markers, pixels decoded by OpenCV exactly as :func:`_from_pil` would. None whenever the file
+    is anything but plain (no usable header, XMP or several EXIF blocks, CMYK, 12-bit, over
+    Pillow's decompression-bomb limit, no end marker, OpenCV failing): Pillow then decides."""
+    header = _plain_jpeg_header(data)
+    if header is None:
+        return None
+    height, width, orientation = header
+    if Image.MAX_IMAGE_PIXELS and height * width > 2 * Image.MAX_IMAGE_PIXELS:
+        return None
+    _check_size(label, height, width, max_pixels, min_size)
+    if not _has_end_marker(data):
+        return None
+    factor = reduction_factor(height, width, reduce_to)
+    rgb = _decode_jpeg_cv2(data, height, width, factor)
+    if rgb is None:
+        return None
+    if orientation >= 5:  # the transposing orientations
+        height, width = width, height
+    return LoadedImage(_apply_orientation(rgb, orientation), (height, width), label, factor)
+
+
+# Start-of-frame markers (every JPEG coding process; DHT 0xC4, JPG 0xC8, DAC 0xCC are not).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _plain_jpeg_header(data) -> tuple[int, int, int] | None:
+    """``(height, width, orientation)`` of an 8-bit greyscale or YCbCr JPEG, from its markers.
+
+    None for anything else or anything unusual, including XMP (Pillow also reads an orientation
+    from it), more than one EXIF block and an orientation that is not a single SHORT.
+    """
+    view = memoryview(data)
+    if bytes(view[:3]) != b"\xff\xd8\xff":
+        return None
+    size = None
+    orientation = 1
+    exif_seen = False
+    at = 2
+    while at + 4 <= len(view):
+        if view[at] != 0xFF:
+            return None
+        marker = view[at + 1]
+        if marker < 0xC0 or marker == 0xFF or 0xD0 <= marker <= 0xD9:
+            return None  # reserved, fill bytes or a stand-alone marker: let Pillow read it
+        length = (view[at + 2] << 8) | view[at + 3]
+        segment = view[at + 4:at + 2 + length]
+        if length < 2 or len(segment) != length - 2:
+            return None
+        if marker == 0xDA:  # start of scan: the header is complete
+            return None if size is None else (*size, orientation)
+        if marker in _SOF_MARKERS:
+            if size is not None or len(segment) < 6 or segment[0] != 8 or segment[5] not in (1, 3):
+                return None
+            size = ((segment[1] << 8) | segment[2], (segment[3] << 8) | segment[4])
+            if 0 in size:
+                return None
+        elif marker == 0xE1:
+            head = bytes(segment[:6])
+            if head == b"Exif\x00\x00":
+                if exif_seen:
+                    return None
+                exif_seen = True
+                found = _exif_orientation(bytes(segment[6:]))
+                if found is None:
+                    return None
+                orientation = found
+            elif bytes(segment[:4]) == b"http":  # XMP (or another namespace): Pillow's business
+                return None
+        elif marker == 0xE2 and bytes(segment[:4]) == b"MPF\x00":
+            return None  # a multi-picture file: Pillow opens it as MPO
+        at += 2 + length
+    return None
+
+
+def _exif_orientation(tiff: bytes) -> int | None:
+    """The orientation tag of EXIF IFD0 (1 when absent), or None when it cannot be read plainly.
+
+    Values outside 1-8 count as 1, as :func:`_orientation` counts them.
+    """
+    if len(tiff) < 8 or tiff[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    order = "little" if tiff[:2] == b"II" else "big"
+    ifd = int.from_bytes(tiff[4:8], order)
+    if ifd < 8 or ifd + 2 > len(tiff):
+        return None
+    count = int.from_bytes(tiff[ifd:ifd + 2], order)
+    if ifd + 2 + 12 * count > len(tiff):
+        return None
+    orientation = None
+    for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
+        if int.from_bytes(tiff[entry:entry + 2], order) != _EXIF_ORIENTATION:
+            continue
+        kind = int.from_bytes(tiff[entry + 2:entry + 4], order)
+        number = int.from_bytes(tiff[entry + 4:entry + 8], order)
+        if kind != 3 or number != 1 or orientation is not None:
+            return None  # not one SHORT, or the tag twice
+        value = int.from_bytes(tiff[entry + 8:entry + 10], order)
+        orientation = value if 1 <= value <= 8 else 1
+    return 1 if orientation is None else orientation
 
 
 def _unrecognised(data) -> str:
