@@ -298,21 +298,24 @@ def spine_thigh_groups(segments, limbs, config: GeometryConfig, skin: np.ndarray
     if len(segments) < 3:
         return
     ends = np.array([end for s in segments for end in (s.p, s.q)])
-    tree = cKDTree(ends)
+    # Every end's neighbours in one query (the same balls as one query per end).
+    radii = np.repeat([config.torso_attach_distance * s.width for s in segments], 2)
+    balls = cKDTree(ends).query_ball_point(ends, radii)
     low_w, high_w = config.thigh_width_range
     low_r, high_r = config.thigh_width_ratio
-    for torso in segments:
-        for end, other in ((torso.p, torso.q), (torso.q, torso.p)):
-            outward = np.subtract(end, other)
+    for position, torso in enumerate(segments):
+        for side, (end, other) in enumerate(((torso.p, torso.q), (torso.q, torso.p))):
+            outward = (end[0] - other[0], end[1] - other[1])
             thighs = []
-            for k in sorted(tree.query_ball_point(end, config.torso_attach_distance * torso.width)):
+            for k in sorted(balls[2 * position + side]):
                 thigh = segments[k // 2]
                 if thigh.index == torso.index or thigh.torso_only:
                     continue
                 if not low_w * torso.width <= thigh.width <= high_w * torso.width:
                     continue
-                near = ends[k]
-                direction = np.subtract(_other_end(thigh, tuple(near)), near)
+                near = thigh.p if k % 2 == 0 else thigh.q  # ends[k]
+                far = _other_end(thigh, near)
+                direction = (far[0] - near[0], far[1] - near[1])
                 if _angle(outward, direction) > config.thigh_max_angle:
                     continue
                 if skin is not None and _line_fraction(skin, end, near) < config.girdle_link_skin:

@@ -38,6 +38,9 @@ def install(monkeypatch) -> None:
         for name in names:
             monkeypatch.setattr(module, name, globals()[name])
     monkeypatch.setattr(fleck.skin, "log_opponent", log_opponent)
+    import fleck.grouper
+
+    monkeypatch.setitem(fleck.grouper._FINDERS, fleck.grouper.SPINE_THIGH, spine_thigh_groups)
 
 
 SEGMENT_FUNCTIONS = ("_find_segments", "_trace_chains", "_bend_vertices", "_flanks_clear",
@@ -344,3 +347,42 @@ def density_growth(stage1: np.ndarray, radius: int, fraction: float) -> np.ndarr
     kernel = disk_footprint(radius).astype(np.float32)
     marked = cv2.filter2D(stage1.astype(np.float32), -1, kernel, borderType=cv2.BORDER_CONSTANT)
     return marked >= fraction * _in_image_counts(stage1.shape, radius) - 1e-3
+
+
+def spine_thigh_groups(segments, limbs, config: GeometryConfig, skin: np.ndarray | None = None):
+    from scipy.spatial import cKDTree
+
+    from fleck.grouper import SPINE_THIGH, Group, _angle, _line_fraction, _other_end, _overlap
+
+    if len(segments) < 3:
+        return
+    ends = np.array([end for s in segments for end in (s.p, s.q)])
+    tree = cKDTree(ends)
+    low_w, high_w = config.thigh_width_range
+    low_r, high_r = config.thigh_width_ratio
+    for torso in segments:
+        for end, other in ((torso.p, torso.q), (torso.q, torso.p)):
+            outward = np.subtract(end, other)
+            thighs = []
+            for k in sorted(tree.query_ball_point(end, config.torso_attach_distance * torso.width)):
+                thigh = segments[k // 2]
+                if thigh.index == torso.index or thigh.torso_only:
+                    continue
+                if not low_w * torso.width <= thigh.width <= high_w * torso.width:
+                    continue
+                near = ends[k]
+                direction = np.subtract(_other_end(thigh, tuple(near)), near)
+                if _angle(outward, direction) > config.thigh_max_angle:
+                    continue
+                if skin is not None and _line_fraction(skin, end, near) < config.girdle_link_skin:
+                    continue
+                thighs.append(thigh)
+            for i in range(len(thighs)):
+                for j in range(i + 1, len(thighs)):
+                    s1, s2 = thighs[i], thighs[j]
+                    if s1.index == s2.index or not low_r <= s1.width / s2.width <= high_r:
+                        continue
+                    if _overlap(s1, s2) >= config.max_overlap:
+                        continue
+                    yield Group(SPINE_THIGH, (torso.index, s1.index, s2.index), (),
+                                tuple(float(v) for v in end), 0.0)
