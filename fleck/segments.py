@@ -481,17 +481,17 @@ def _flanks_clear(points: np.ndarray, width: float, skin: np.ndarray, offset: fl
     n = len(points)
     if n < 3:
         return False
-    ahead = points[np.minimum(np.arange(n) + 3, n - 1)]
-    behind = points[np.maximum(np.arange(n) - 3, 0)]
-    tangent = ahead - behind
+    # Only the middle pixels (every other one) are probed: their tangents alone are computed.
+    middle = np.arange(int(0.15 * n), max(int(0.85 * n), int(0.15 * n) + 1), 2)
+    tangent = points[np.minimum(middle + 3, n - 1)] - points[np.maximum(middle - 3, 0)]
     norms = np.hypot(tangent[:, 0], tangent[:, 1])
     keep = norms > 0
-    middle = np.zeros(n, bool)
-    middle[int(0.15 * n):max(int(0.85 * n), int(0.15 * n) + 1):2] = True
-    keep &= middle
-    if not keep.any():
-        return False
-    centre, tangent = points[keep], tangent[keep] / norms[keep, None]
+    if not keep.all():
+        if not keep.any():
+            return False
+        middle, tangent, norms = middle[keep], tangent[keep], norms[keep]
+    centre = points[middle]
+    tangent /= norms[:, None]
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
     rows, cols = skin.shape
     clear = 0
@@ -499,7 +499,7 @@ def _flanks_clear(points: np.ndarray, width: float, skin: np.ndarray, offset: fl
         probe = centre + sign * (width / 2 + offset * width) * normal
         inside = ((probe[:, 0] >= 0) & (probe[:, 0] <= rows - 1)
                   & (probe[:, 1] >= 0) & (probe[:, 1] <= cols - 1))
-        index = np.rint(probe[inside]).astype(np.intp)
+        index = np.rint(probe[inside] if not inside.all() else probe).astype(np.intp)
         in_skin = float(np.count_nonzero(skin[index[:, 0], index[:, 1]]))
         if frame_is_edge:  # beyond the frame counts as background
             clear += in_skin / len(probe) <= max_skin
