@@ -346,6 +346,17 @@ def disk_counts(mask: np.ndarray, radius: int) -> np.ndarray:
     convolution with the disk's spectrum cached per shape, whose rounding error is bounded far
     below 1/2 (float64 arithmetic where the float32 bound is not) and rounded away.
 
+    Parameters
+    ----------
+    mask : (M, N) bool ndarray
+    radius : int
+        Radius of the disk (:func:`disk_footprint`).
+
+    Returns
+    -------
+    (M, N) float32 ndarray
+        Whole numbers.
+
     Examples
     --------
     >>> disk_counts(np.ones((3, 4), bool), 1).tolist()
