@@ -167,7 +167,10 @@ def _plain_jpeg_header(data) -> tuple[int, int, int] | None:
     None for anything else or anything unusual, including XMP (Pillow also reads an orientation
     from it), more than one EXIF block and an orientation that is not a single SHORT.
     """
-    view = memoryview(data)
+    try:
+        view = memoryview(data).cast("B")  # bytes, whatever the buffer's item format
+    except TypeError:  # a non-contiguous buffer: Pillow copies it
+        return None
     if bytes(view[:3]) != b"\xff\xd8\xff":
         return None
     size = None
