@@ -191,7 +191,9 @@ def stages(paths: list[str]) -> str:
     for path in paths:
         for stage, ms in detector.detect(path).times_ms.items():
             sums[stage] = sums.get(stage, 0.0) + ms
-    return ", ".join(f"{stage} {ms / len(paths):.2f}" for stage, ms in sums.items())
+    order = ["load", "skin", "segments", "grouper", "decision", "total"]
+    return ", ".join(f"{stage} {sums[stage] / len(paths):.2f}" for stage in sorted(
+        sums, key=lambda s: order.index(s) if s in order else len(order)))
 
 
 SCAN_CHILD = """
