@@ -201,11 +201,14 @@ def _find_segments(mask: np.ndarray, scale: float, config: GeometryConfig,
     for chain, start_node, end_node in chains:
         if len(chain) + 2 < min_length:  # too short for any piece, even with its junctions
             continue
-        points = chain.astype(np.float64)
-        if start_node >= 0:
-            points = np.vstack([node_positions[start_node], points])
-        if end_node >= 0:
-            points = np.vstack([points, node_positions[end_node]])
+        # The chain with the junction centroids it touches at its ends.
+        front, back = int(start_node >= 0), int(end_node >= 0)
+        points = np.empty((len(chain) + front + back, 2))
+        points[front:front + len(chain)] = chain
+        if front:
+            points[0] = node_positions[start_node]
+        if back:
+            points[-1] = node_positions[end_node]
         if config.splitter == "bend":
             vertices = _bend_vertices(points, distance, scale, min_length, config)
         else:
