@@ -14,16 +14,10 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
+from fleck.chains import _OFFSETS, _absorb_short_pieces, _merge_gentle_bends, _simplify
 from fleck.colour import _zero_response
 from fleck.config import GeometryConfig, SkinConfig
-from fleck.segments import (
-    _OFFSETS,
-    Segment,
-    SegmentSet,
-    _absorb_short_pieces,
-    _merge_gentle_bends,
-    _simplify,
-)
+from fleck.segments import Segment, SegmentSet
 from fleck.skin import _in_image_counts, _median_u8, disk_footprint, scaled_radius
 
 

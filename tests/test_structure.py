@@ -203,3 +203,13 @@ def test_public_functions_and_classes_have_numpydoc_sections_and_hints():
                     "Returns\n-------" not in doc and "Yields\n------" not in doc:
                 problems.append(f"{name}: no Returns section")
     assert not problems, "\n".join(problems)
+
+
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_over_500_lines():
+    """A module that outgrows this does two jobs: split it (as fleck/config/, fleck/chains.py)."""
+    long = {name: len(path.read_text(encoding="utf-8").splitlines())
+            for name, path in modules().items()}
+    assert {name: n for name, n in long.items() if n > MAX_MODULE_LINES} == {}
