@@ -15,11 +15,13 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from typing import Any
@@ -120,6 +122,23 @@ def limit_threads() -> None:
     cv2.setNumThreads(1)
 
 
+@contextlib.contextmanager
+def _main_file_hidden_if_unreadable() -> Iterator[None]:
+    """Hide ``__main__.__file__`` while workers start when it names no file (a script piped to
+    ``python -``: ``'<stdin>'``). A forkserver or spawn worker re-runs the main script from that
+    path before its first task; with no such file every worker died at birth."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.isfile(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
 class WorkerPool:
     """A process pool that can be replaced after a worker crash, and abandoned on Ctrl-C.
 
@@ -171,7 +190,8 @@ class WorkerPool:
         if can_block:
             signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
         try:
-            return self.executor.submit(fn, *args)
+            with _main_file_hidden_if_unreadable():
+                return self.executor.submit(fn, *args)
         finally:
             if can_block:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)

@@ -161,3 +161,23 @@ def test_run_chunks_retries_the_suspects_alone_keeping_each_items_results_togeth
         assert all(items.count(i) == (1 if i == "crash" else 2) for i in items)
     if ordered:
         assert [item for item, _ in flat] == ["a", "a", "b", "b", "crash", "c", "c", "d", "d"]
+
+
+def test_workers_start_for_a_script_piped_to_python(tmp_path):
+    """``python - < script.py``: __main__.__file__ is '<stdin>', which a forkserver worker would
+    try to re-run before its first task (every worker died, every image was reported as a crash)."""
+    import subprocess
+    import sys
+
+    from fleck import synth
+
+    for seed in range(2):
+        (tmp_path / f"{seed}.jpg").write_bytes(synth.encode_jpeg(synth.figure(seed).image))
+    script = ("import fleck, glob\n"
+              f"files = sorted(glob.glob({str(tmp_path / '*.jpg')!r}))\n"
+              "results = list(fleck.detect_many(files, jobs=2))\n"
+              "print(sum(isinstance(d, fleck.Detection) for _, d in results))\n")
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2"
