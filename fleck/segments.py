@@ -194,6 +194,11 @@ def _find_segments(mask: np.ndarray, scale: float, config: GeometryConfig,
     if config.fill_holes > 0:
         opened = _fill_small_holes(opened, config.fill_holes * scale * scale)
     distance = cv2.distanceTransform(opened, cv2.DIST_L2, cv2.DIST_MASK_5)
+    if opened.all():
+        # No background pixel: OpenCV reports a huge distance (~1e20 and more), whose sums
+        # overflow float32 in the width medians. Any width over the image's size is just as
+        # "too wide", so cap it there (a mask with a background pixel is never affected).
+        np.minimum(distance, float(sum(mask.shape)), out=distance)
     skeleton = _skeleton(opened)
     chains, node_positions = _trace_chains(skeleton)
 

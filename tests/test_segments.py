@@ -226,3 +226,14 @@ def test_the_douglas_peucker_splitter_stays_available():
     assert len(find_segments(mask.astype(bool), 1.0, config).segments) == 2
     with pytest.raises(ValueError, match="splitter"):
         dataclasses.replace(GeometryConfig(), splitter="edges")
+
+
+def test_a_mask_without_background_finds_nothing_and_warns_nothing():
+    """OpenCV gives no-background masks a huge distance; its float32 sums used to overflow."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        # 99 x 108: a shape whose skeleton has chains (the overflow was in their widths)
+        found = find_segments(np.ones((99, 108), bool), scale=1.0)
+    assert len(found.segments) == 0
