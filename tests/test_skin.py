@@ -99,7 +99,7 @@ def _exact_disk_counts(mask, radius):
     prefix[radius:radius + rows, radius + 1 + cols:] = prefix[radius:radius + rows,
                                                               radius + cols:radius + cols + 1]
     counts = np.zeros((rows, cols), np.int64)
-    for offset, width in enumerate(disk_footprint(radius).sum(axis=1) // 2):
+    for offset, width in enumerate((disk_footprint(radius).sum(axis=1) // 2).astype(int)):
         band = prefix[offset:offset + rows]
         counts += band[:, radius + width + 1:radius + width + 1 + cols]
         counts -= band[:, radius - width:radius - width + cols]
