@@ -1,8 +1,9 @@
 """Every threshold of the detector, in frozen dataclasses, each with its provenance.
 
-Provenance strings cite ``../shared/spec/fleck-method.md`` (the implementable specification of
-Fleck, Forsyth & Bregler 1996): a section number and its confidence tag ([H] high, [M] medium,
-[L] low) or ``PROPOSAL`` where the papers are silent and we chose. ``describe(config)`` lists them.
+Provenance strings cite a step of the method of Fleck, Forsyth & Bregler 1996 as the
+documentation's method pages number it (``spec 1.7``: step 1.7 of the skin filter; ``G5``: rule 5
+of the grouping) with its confidence tag ([H] high, [M] medium, [L] low), or ``PROPOSAL`` where
+the papers are silent and we chose. ``describe(config)`` lists them.
 
 Spatial constants are multiples of SCALE = (H + W) / 320 (spec 1.3) at the working resolution.
 
